@@ -1,0 +1,71 @@
+"""Deployment switches of the emulated API server, named after the real server's env vars."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any, ClassVar
+
+MANIFEST_USERID_HEADER = "kubeflow-userid"
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """What a KFP deployment was started with (spec section 1).
+
+    Defaults follow the Kubeflow multi-user manifests rather than the bare Go defaults, because
+    that is the deployment our users test against: multi-user on, header ``kubeflow-userid`` with
+    an empty prefix.
+    """
+
+    multiuser: bool = True
+    userid_header: str = MANIFEST_USERID_HEADER
+    userid_prefix: str = ""
+    token_review_audience: str = "pipelines.kubeflow.org"
+    shared_read: bool = False
+    require_namespace_for_pipelines: bool = False
+    pod_namespace: str = "kubeflow"
+    default_runner_service_account: str = "default-editor"
+    # Seconds on the emulator clock a run spends PENDING, then RUNNING.
+    run_pending_seconds: float = 1.0
+    run_running_seconds: float = 5.0
+    # Lifetime of tokens the emulator mints when the caller does not ask for one.
+    token_ttl_seconds: int = 3600
+    commit_sha: str = "kfp-isolation-emulator"
+    tag_name: str = "2.17.0"
+
+    ENV_NAMES: ClassVar[dict[str, str]] = {
+        "multiuser": "MULTIUSER",
+        "userid_header": "KUBEFLOW_USERID_HEADER",
+        "userid_prefix": "KUBEFLOW_USERID_PREFIX",
+        "token_review_audience": "TOKEN_REVIEW_AUDIENCE",
+        "shared_read": "MULTIUSER_SHARED_READ",
+        "require_namespace_for_pipelines": "REQUIRE_NAMESPACE_FOR_PIPELINES",
+        "pod_namespace": "POD_NAMESPACE",
+        "default_runner_service_account": "DEFAULTPIPELINERUNNERSERVICEACCOUNT",
+    }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> EmulatorConfig:
+        """Read the real server's env var names; an empty value counts as set (AllowEmptyEnv)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            env_name = cls.ENV_NAMES.get(field.name)
+            if env_name is None or env_name not in env:
+                continue
+            raw = env[env_name]
+            values[field.name] = _env_bool(raw) if field.type in ("bool", bool) else raw
+        values.update(overrides)
+        return cls(**values)
+
+    def with_changes(self, **changes: Any) -> EmulatorConfig:
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}

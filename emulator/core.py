@@ -1,0 +1,110 @@
+"""The emulator: one cluster, one clock and one KFP API server, with the controls tests need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.clock import Clock
+from emulator.config import EmulatorConfig
+from emulator.kfp.models import RuntimeState
+from emulator.kfp.server import KfpApiServer
+from emulator.kube.cluster import EDITOR_SA, Cluster
+from emulator.kube.rbac import Decision
+from emulator.snapshot import export_state, import_state, resume_timers
+
+
+@dataclass(frozen=True)
+class ProfileSpec:
+    """A Profile to provision: owner plus contributors as (email, role) pairs."""
+
+    name: str
+    owner: str
+    contributors: tuple[tuple[str, str], ...] = ()
+
+
+class Emulator:
+    """A multi-user Kubeflow Pipelines deployment held in memory."""
+
+    def __init__(self, config: EmulatorConfig | None = None, *, clock: Clock | None = None,
+                 profiles: list[ProfileSpec] | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self.clock = clock or Clock()
+        self.cluster = Cluster(self.config.pod_namespace)
+        self.kfp = KfpApiServer(self.config, self.cluster, self.clock)
+        self._initial_profiles = list(profiles or [])
+        for spec in self._initial_profiles:
+            self.add_profile(spec)
+
+    # -- provisioning --------------------------------------------------------------------------
+
+    def add_profile(self, spec: ProfileSpec) -> None:
+        with self.kfp.state.lock:
+            self.cluster.create_profile(spec.name, spec.owner)
+            for email, role in spec.contributors:
+                self.cluster.add_contributor(spec.name, email, role)
+
+    def user_token(self, username: str, ttl_seconds: int | None = None,
+                   audiences: list[str] | None = None) -> str:
+        with self.kfp.state.lock:
+            return self.cluster.mint_token(
+                username, self.clock.now(), ttl_seconds or self.config.token_ttl_seconds,
+                audiences or [self.config.token_review_audience])
+
+    def service_account_token(self, namespace: str, name: str = EDITOR_SA,
+                              ttl_seconds: int | None = None,
+                              audiences: list[str] | None = None) -> str:
+        """A projected ServiceAccount token, as a pod in ``namespace`` would mount it."""
+        with self.kfp.state.lock:
+            return self.cluster.mint_service_account_token(
+                namespace, name, self.clock.now(), ttl_seconds or self.config.token_ttl_seconds,
+                audiences or [self.config.token_review_audience])
+
+    # -- controls ------------------------------------------------------------------------------
+
+    def advance(self, seconds: float) -> int:
+        with self.kfp.state.lock:
+            return self.clock.advance(seconds)
+
+    def set_run_outcome(self, run_id: str, outcome: str) -> None:
+        state = RuntimeState(outcome)
+        if state not in (RuntimeState.SUCCEEDED, RuntimeState.FAILED, RuntimeState.SKIPPED):
+            raise ValueError("a run's outcome is SUCCEEDED, FAILED or SKIPPED")
+        with self.kfp.state.lock:
+            self.kfp.runs.set_outcome(run_id, state)
+
+    def decisions(self, since: int = 0) -> list[Decision]:
+        return self.cluster.authorizer.decisions(since)
+
+    def reset(self) -> None:
+        """Forget every KFP object and every cluster change; keep the initial profiles."""
+        with self.kfp.state.lock:
+            self.kfp.state.clear()
+            fresh = Cluster(self.config.pod_namespace)
+            fresh.tokens.key = self.cluster.tokens.key  # outstanding tokens stay valid
+            self._adopt_cluster(fresh)
+            for spec in self._initial_profiles:
+                self.add_profile(spec)
+            self.kfp.start()
+
+    def _adopt_cluster(self, fresh: Cluster) -> None:
+        current = self.cluster
+        current.namespaces = fresh.namespaces
+        current.service_accounts = fresh.service_accounts
+        current.profiles = fresh.profiles
+        current.rbac.cluster_roles = fresh.rbac.cluster_roles
+        current.rbac.roles = fresh.rbac.roles
+        current.rbac.bindings = fresh.rbac.bindings
+        current.rbac.cluster_bindings = fresh.rbac.cluster_bindings
+        current.authorizer.clear_log()
+
+    def export_state(self) -> dict[str, Any]:
+        return export_state(self.cluster, self.kfp, self.clock.now())
+
+    def import_state(self, data: Any) -> None:
+        with self.kfp.state.lock:
+            snapshot_time = import_state(self.cluster, self.kfp, data)
+            now = self.clock.now()
+            if snapshot_time > now:
+                self.clock.advance(snapshot_time - now)
+            resume_timers(self.kfp)

@@ -1,0 +1,62 @@
+"""The ASGI application: the KFP REST API of both versions plus the test controls."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from emulator.core import Emulator
+from emulator.errors import internal_error
+from emulator.http import control, routes_v1, routes_v2
+from emulator.http.common import error_response, method_not_allowed_response, not_found_response
+from emulator.http.routing import Router, dispatch
+
+log = logging.getLogger("kfp_isolation.emulator")
+
+
+async def _fallback(request: Request, other_method: bool) -> Response:
+    return method_not_allowed_response() if other_method else not_found_response()
+
+
+class EmulatorApp:
+    """Routes requests; an unexpected exception is logged and answered as the server's 500."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.router = Router()
+        routes_v2.register(self.router, emulator.kfp)
+        routes_v1.register(self.router, emulator.kfp)
+        control.register(self.router, emulator)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        try:
+            response = await dispatch(self.router, request, _fallback)
+        except Exception as exc:
+            log.error("unhandled error on %s %s\n%s", request.method, request.url.path,
+                      traceback.format_exc())
+            response = error_response(internal_error(repr(exc)))
+        await response(scope, receive, send)
+
+    @staticmethod
+    async def _lifespan(receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def build_app(emulator: Emulator) -> EmulatorApp:
+    return EmulatorApp(emulator)

@@ -1,0 +1,176 @@
+"""Run lifecycles and recurring-run triggers on the emulator clock.
+
+A run goes PENDING -> RUNNING -> its outcome (SUCCEEDED unless a test chose FAILED); terminate
+moves an active run to CANCELING and then CANCELED.  A recurring run fires on its cron or periodic
+trigger, catching up missed slots unless ``no_catchup``, and never exceeds ``max_concurrency``
+active runs.  All of it is timers on :class:`~emulator.clock.Clock`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from croniter import croniter
+
+from emulator.kfp.models import (
+    TERMINAL_STATES,
+    RecurringRun,
+    Run,
+    RuntimeState,
+    StateChange,
+)
+from emulator.kfp.state import KfpState
+
+CANCEL_SECONDS = 1.0
+# Bound on runs one trigger evaluation may create when catching up a long gap.
+MAX_CATCHUP_RUNS = 1000
+
+
+def cron_fields(expression: str) -> tuple[str, bool]:
+    """KFP cron has a leading seconds field (robfig/cron); plain 5-field cron is also accepted."""
+    parts = expression.split()
+    return " ".join(parts), len(parts) == 6
+
+
+def valid_cron(expression: str) -> bool:
+    text, with_seconds = cron_fields(expression)
+    if len(text.split()) not in (5, 6):
+        return False
+    try:
+        croniter(text, 0, second_at_beginning=with_seconds)
+    except (ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+class Lifecycle:
+    def __init__(self, state: KfpState,
+                 create_scheduled_run: Callable[[RecurringRun, float, int], Run | None]) -> None:
+        self.state = state
+        self._create_scheduled_run = create_scheduled_run
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def _set(self, run: Run, new_state: RuntimeState, at: float) -> None:
+        run.state = new_state
+        run.state_history.append(StateChange(int(at), new_state))
+        if new_state in TERMINAL_STATES:
+            run.finished_at = int(at)
+
+    def _alive(self, run: Run) -> bool:
+        return self.state.runs.get(run.id) is run
+
+    def start(self, run: Run) -> None:
+        """Begin (or, after a retry, restart) a run's progression from PENDING."""
+        self._set(run, RuntimeState.PENDING, self.state.now())
+        self.resume(run)
+
+    def resume(self, run: Run) -> None:
+        """Schedule the next transition of an active run from its current state."""
+        config = self.state.config
+        # None: the run's chosen outcome, read when the timer fires.
+        steps: dict[RuntimeState, tuple[float, RuntimeState | None]] = {
+            RuntimeState.PENDING: (config.run_pending_seconds, RuntimeState.RUNNING),
+            RuntimeState.RUNNING: (config.run_running_seconds, None),
+            RuntimeState.CANCELING: (CANCEL_SECONDS, RuntimeState.CANCELED),
+        }
+        if run.state not in steps:
+            return
+        delay, next_state = steps[run.state]
+        since = run.state_history[-1].at if run.state_history else self.state.now()
+        expected, generation = run.state, len(run.state_history)
+
+        def advance(at: float) -> None:
+            if not self._alive(run) or run.state != expected or \
+                    len(run.state_history) != generation:
+                return  # superseded by terminate, retry or delete
+            target = run.outcome if next_state is None else next_state
+            self._set(run, target, at)
+            if target == RuntimeState.FAILED and not run.error_message:
+                run.error_message = "the emulated workflow failed"
+            if target in TERMINAL_STATES:
+                self._release_slot(run)
+            else:
+                self.resume(run)
+
+        self.state.clock.call_at(max(since + delay, self.state.now()), advance)
+
+    def terminate(self, run: Run) -> None:
+        self._set(run, RuntimeState.CANCELING, self.state.now())
+        self.resume(run)
+
+    def retry(self, run: Run) -> None:
+        run.finished_at = 0
+        run.error_message = ""
+        self.start(run)
+
+    def _release_slot(self, run: Run) -> None:
+        """A finished scheduled run frees a concurrency slot: re-check its trigger."""
+        if run.recurring_run_id:
+            recurring = self.state.recurring_runs.get(run.recurring_run_id)
+            if recurring is not None:
+                self.arm(recurring)
+
+    # -- recurring runs ------------------------------------------------------------------------
+
+    def next_fire_after(self, recurring: RecurringRun, after: float) -> float | None:
+        trigger = recurring.trigger
+        start = max(after, trigger.start_time - 1e-9) if trigger.start_time else after
+        if trigger.is_cron:
+            text, with_seconds = cron_fields(trigger.cron)
+            base = datetime.fromtimestamp(int(start), tz=timezone.utc)
+            candidate = float(croniter(text, base, second_at_beginning=with_seconds)
+                              .get_next(float))
+        else:
+            interval = max(int(trigger.interval_seconds), 1)
+            origin = trigger.start_time or recurring.created_at
+            steps = int((start - origin) // interval) + 1
+            candidate = origin + steps * interval
+        if trigger.end_time and candidate > trigger.end_time:
+            return None
+        return candidate
+
+    def arm(self, recurring: RecurringRun) -> None:
+        """Schedule the next evaluation of a recurring run's trigger."""
+        if not recurring.enabled:
+            return
+        due = self.next_fire_after(recurring, recurring.last_fired_at)
+        if due is None:
+            return
+        token = (recurring.id, recurring.last_fired_at, recurring.enabled)
+
+        def fire(at: float) -> None:
+            current = self.state.recurring_runs.get(recurring.id)
+            if current is not recurring or not recurring.enabled or \
+                    (recurring.id, recurring.last_fired_at, recurring.enabled) != token:
+                return
+            self.fire(recurring, at)
+
+        self.state.clock.call_at(max(due, self.state.now()), fire)
+
+    def fire(self, recurring: RecurringRun, now: float) -> None:
+        """Create the runs due by ``now``: every missed slot, or only the latest with no_catchup."""
+        slots: list[float] = []
+        cursor = recurring.last_fired_at
+        while len(slots) < MAX_CATCHUP_RUNS:
+            due = self.next_fire_after(recurring, cursor)
+            if due is None or due > now:
+                break
+            slots.append(due)
+            cursor = due
+        if not slots:
+            self.arm(recurring)
+            return
+        if recurring.no_catchup:
+            slots = slots[-1:]
+        for slot in slots:
+            active = sum(1 for r in self.state.runs.in_group(recurring.experiment_id)
+                         if r.recurring_run_id == recurring.id and r.state not in TERMINAL_STATES)
+            if active >= max(recurring.max_concurrency, 1):
+                # Wait for a slot; the trigger is re-armed when a run finishes.
+                return
+            recurring.last_fired_at = slot
+            self._create_scheduled_run(recurring, slot, int(slot))
+        recurring.last_fired_at = cursor
+        self.arm(recurring)
