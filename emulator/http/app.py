@@ -11,7 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 from emulator.core import Emulator
 from emulator.errors import internal_error
-from emulator.http import control, routes_v1, routes_v2
+from emulator.http import control, routes_reports, routes_v1, routes_v2
 from emulator.http.common import error_response, method_not_allowed_response, not_found_response
 from emulator.http.routing import Router, dispatch
 
@@ -30,6 +30,8 @@ class EmulatorApp:
         self.router = Router()
         routes_v2.register(self.router, emulator.kfp)
         routes_v1.register(self.router, emulator.kfp)
+        for prefix in (routes_v1.PREFIX, routes_v2.PREFIX):
+            routes_reports.register(self.router, emulator.kfp, prefix)
         control.register(self.router, emulator)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,12 +23,22 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
                     media_type=JSON, headers=headers)
 
 
+# Bytes an HTTP/1.1 header value cannot carry (uvicorn refuses them; tab is allowed).
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def header_value(text: str) -> str:
+    """``text`` as Go's net/http writes a header value: UTF-8 bytes, CR/LF turned into spaces,
+    trimmed. Go sends other control bytes raw; uvicorn cannot, so they become spaces too."""
+    return _HEADER_CONTROL.sub(" ", text).strip(" \t").encode("utf-8").decode("latin-1")
+
+
 def error_response(error: KfpError) -> Response:
     headers = None
     if error.code == GrpcCode.UNAUTHENTICATED:
-        # grpc-gateway echoes the status message for code 16.
-        headers = {"WWW-Authenticate": error.internal.encode("latin-1", "replace").decode(
-            "latin-1")}
+        # grpc-gateway echoes the status message for code 16; the message may carry
+        # caller-supplied text (names, namespaces), control characters included.
+        headers = {"WWW-Authenticate": header_value(error.internal)}
     return json_response(error.body(), error.http_status, headers)
 
 

@@ -105,6 +105,16 @@ class Lifecycle:
         run.error_message = ""
         self.start(run)
 
+    def move(self, run: Run, new_state: RuntimeState) -> None:
+        """An externally reported (persistence agent) move to an active state."""
+        self._set(run, new_state, self.state.now())
+        self.resume(run)
+
+    def finish(self, run: Run, final_state: RuntimeState) -> None:
+        """An externally reported end of a run."""
+        self._set(run, final_state, self.state.now())
+        self._release_slot(run)
+
     def _release_slot(self, run: Run) -> None:
         """A finished scheduled run frees a concurrency slot: re-check its trigger."""
         if run.recurring_run_id:
@@ -145,7 +155,8 @@ class Lifecycle:
             if current is not recurring or not recurring.enabled or \
                     (recurring.id, recurring.last_fired_at, recurring.enabled) != token:
                 return
-            self.fire(recurring, at)
+            # Evaluate at the clock's now: after a stall every missed slot is due together.
+            self.fire(recurring, max(at, self.state.now()))
 
         self.state.clock.call_at(max(due, self.state.now()), fire)
 

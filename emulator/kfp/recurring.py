@@ -114,7 +114,8 @@ class RecurringRunService:
             enabled=request.enabled,
             created_at=now,
             updated_at=now,
-            last_fired_at=now,
+            # A start time in the past is backfilled (unless no_catchup), like the controller.
+            last_fired_at=min(request.trigger.start_time or now, now),
         )
         self.state.recurring_runs.add(recurring)
         self.lifecycle.arm(recurring)

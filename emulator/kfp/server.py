@@ -12,6 +12,7 @@ from emulator.kfp.models import RecurringRun, Run
 from emulator.kfp.packages import fetch_package
 from emulator.kfp.pipelines import PipelineService
 from emulator.kfp.recurring import RecurringRunService
+from emulator.kfp.reports import ReportService
 from emulator.kfp.runs import RunService
 from emulator.kfp.state import KfpState
 from emulator.kube.cluster import Cluster
@@ -29,6 +30,7 @@ class KfpApiServer:
         self.runs = RunService(self.state, self.experiments, self.pipelines, self.lifecycle)
         self.recurring_runs = RecurringRunService(self.state, self.runs, self.pipelines,
                                                   self.lifecycle)
+        self.reports = ReportService(self.state, self.lifecycle)
         self.start()
 
     @property

@@ -13,8 +13,11 @@ import re
 from dataclasses import dataclass, field
 
 from emulator.kube.rbac import (
+    PIPELINES_GROUP,
     Authorizer,
     ClusterRole,
+    ClusterRoleBinding,
+    PolicyRule,
     RbacStore,
     RoleBinding,
     RoleRef,
@@ -31,6 +34,8 @@ PROFILE_LABELS = {
     "serving.kubeflow.org/inferenceservice": "enabled",
 }
 ROLE_TO_CLUSTER_ROLE = {"admin": "kubeflow-admin", "edit": "kubeflow-edit", "view": "kubeflow-view"}
+PERSISTENCE_AGENT_SA = "ml-pipeline-persistenceagent"
+PERSISTENCE_AGENT_ROLE = "ml-pipeline-persistenceagent-role"
 EDITOR_SA = "default-editor"
 VIEWER_SA = "default-viewer"
 
@@ -103,6 +108,18 @@ class Cluster:
             self.rbac.put_cluster_role(role)
         self.create_namespace(system_namespace, exist_ok=True)
         self.create_namespace("default", exist_ok=True)
+        self._install_persistence_agent()
+
+    def _install_persistence_agent(self) -> None:
+        """The KFP persistence agent reports workflows cluster-wide (its ClusterRole)."""
+        self.create_service_account(self.system_namespace, PERSISTENCE_AGENT_SA, exist_ok=True)
+        self.rbac.put_cluster_role(ClusterRole(PERSISTENCE_AGENT_ROLE, [
+            PolicyRule((PIPELINES_GROUP,), ("workflows", "scheduledworkflows"), ("report",)),
+            PolicyRule((PIPELINES_GROUP,), ("runs",), ("reportMetrics", "readArtifact")),
+        ]))
+        self.rbac.put_cluster_binding(ClusterRoleBinding(
+            PERSISTENCE_AGENT_ROLE + "-binding", RoleRef("ClusterRole", PERSISTENCE_AGENT_ROLE),
+            [Subject("ServiceAccount", PERSISTENCE_AGENT_SA, self.system_namespace)]))
 
     # -- namespaces and service accounts -------------------------------------------------------
 

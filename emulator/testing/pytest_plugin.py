@@ -7,6 +7,7 @@ SDK's ``~/.config/kfp/context.json`` never leaks between tests.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,9 +31,20 @@ def kfp_env(kfp_emulator_server: EmulatorServer) -> Iterator[KfpTestEnv]:
     yield KfpTestEnv(kfp_emulator_server.emulator, kfp_emulator_server)
 
 
+# Both SDK majors resolve ~/.config/kfp/context.json once, at import time, into a class
+# attribute; changing HOME afterwards does not move it.  (module, Client attribute)
+_SDK_CONTEXT_PATHS = (("kfp.client.client", "_LOCAL_KFP_CONTEXT"),  # kfp 2.x
+                      ("kfp._client", "LOCAL_KFP_CONTEXT"))  # kfp 1.8
+
+
 @pytest.fixture
 def kfp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+    context = str(home / ".config" / "kfp" / "context.json")
+    for module_name, attribute in _SDK_CONTEXT_PATHS:
+        client = getattr(sys.modules.get(module_name), "Client", None)
+        if client is not None and hasattr(client, attribute):
+            monkeypatch.setattr(client, attribute, context)
     return home
