@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.core import Emulator, ProfileSpec
+from emulator.errors import KfpError
 from emulator.http.common import json_response
 from emulator.http.routing import Router
 from emulator.kube.cluster import ClusterError
@@ -61,6 +62,8 @@ def register(router: Router, emulator: Emulator) -> None:
                                      error.code)
             except (SnapshotError, ValueError) as error:
                 return json_response({"error": str(error)}, 400)
+            except KfpError as error:  # e.g. an outcome for an unknown run
+                return json_response({"error": error.external}, error.http_status)
             except KeyError as error:
                 return json_response({"error": f"not found: {error}"}, 404)
         router.add(method, PREFIX + path, wrapped)

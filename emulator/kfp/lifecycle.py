@@ -28,9 +28,15 @@ MAX_CATCHUP_RUNS = 1000
 
 
 def cron_fields(expression: str) -> tuple[str, bool]:
-    """KFP cron has a leading seconds field (robfig/cron); plain 5-field cron is also accepted."""
+    """KFP parses cron with robfig/cron v1 ``Parse``: seconds first, day-of-week optional.
+
+    Five fields therefore mean ``sec min hour dom month`` (every day of the week), not the
+    classic crontab layout: ``*/30 * * * *`` fires every 30 seconds.
+    """
     parts = expression.split()
-    return " ".join(parts), len(parts) == 6
+    if len(parts) == 5:
+        parts.append("*")
+    return " ".join(parts), True
 
 
 def valid_cron(expression: str) -> bool:
@@ -124,19 +130,22 @@ class Lifecycle:
 
     # -- recurring runs ------------------------------------------------------------------------
 
-    def next_fire_after(self, recurring: RecurringRun, after: float) -> float | None:
+    def next_fire_after(self, recurring: RecurringRun, last: float) -> float | None:
+        """The ScheduledWorkflow controller's next slot after the last triggered time.
+
+        Cron: the first match strictly after max(last, start_time). Periodic: the start time if
+        it is still ahead, else last + interval (``periodic_schedule.go``).
+        """
         trigger = recurring.trigger
-        start = max(after, trigger.start_time - 1e-9) if trigger.start_time else after
         if trigger.is_cron:
             text, with_seconds = cron_fields(trigger.cron)
-            base = datetime.fromtimestamp(int(start), tz=timezone.utc)
+            base = datetime.fromtimestamp(int(max(last, trigger.start_time)), tz=timezone.utc)
             candidate = float(croniter(text, base, second_at_beginning=with_seconds)
                               .get_next(float))
+        elif trigger.start_time and trigger.start_time > last:
+            candidate = trigger.start_time
         else:
-            interval = max(int(trigger.interval_seconds), 1)
-            origin = trigger.start_time or recurring.created_at
-            steps = int((start - origin) // interval) + 1
-            candidate = origin + steps * interval
+            candidate = last + max(int(trigger.interval_seconds), 1)
         if trigger.end_time and candidate > trigger.end_time:
             return None
         return candidate
@@ -173,8 +182,10 @@ class Lifecycle:
         if not slots:
             self.arm(recurring)
             return
-        if recurring.no_catchup:
-            slots = slots[-1:]
+        if recurring.no_catchup and len(slots) > 1:
+            # Skip the backlog: cron runs its latest slot, periodic runs now.
+            slots = [slots[-1] if recurring.trigger.is_cron else now]
+            cursor = slots[0]
         for slot in slots:
             active = sum(1 for r in self.state.runs.in_group(recurring.experiment_id)
                          if r.recurring_run_id == recurring.id and r.state not in TERMINAL_STATES)

@@ -13,9 +13,8 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-from urllib.parse import unquote_plus
 
-from emulator.errors import KfpError, invalid_input
+from emulator.errors import GrpcCode, KfpError, invalid_input
 from emulator.kfp import messages
 
 T = TypeVar("T")
@@ -112,34 +111,53 @@ _TOKEN_MISMATCH = ("page token does not match the supplied sort by and/or filter
 def parse_list_query(listable: Listable, *, page_token: str = "", page_size: Any = None,
                      sort_by: str = "", filter_text: str = "", api_version: str = "v2beta1",
                      default_sort: str = "created_at") -> ListQuery:
-    size = _page_size(page_size)
-    predicates, filter_json = parse_filter(listable, filter_text, api_version)
-    if page_token:
-        token = _decode_token(page_token, listable)
-        token_filter = token.get("Filter")
-        if sort_by and _sort_spec(listable, sort_by)[1:] != (token["SortBySQLColumn"],
-                                                             bool(token["IsDesc"])):
+    """``validatedListOptions``: the checks run in the real server's order.
+
+    Without a token: filter (decode, predicates), page size, sort_by, filter keys.  With a token:
+    page size, token; then, if ``sort_by`` or ``filter`` is also sent, the options they describe
+    (an absent one meaning the default) must equal the token's (``Options.Matches``).
+    """
+    raw_size = _parse_page_size(page_size)
+    if not page_token:
+        return _fresh_query(listable, raw_size, sort_by or default_sort, filter_text,
+                            api_version)
+    size = _page_size_value(raw_size)
+    token = _decode_token(page_token, listable)
+    token_filter = token.get("Filter") or None
+    if sort_by or filter_text:
+        fresh = _fresh_query(listable, raw_size, sort_by or default_sort, filter_text,
+                             api_version)
+        if (fresh.sort_column, fresh.descending, fresh.filter_json) != (
+                token["SortBySQLColumn"], bool(token["IsDesc"]), token_filter):
             raise invalid_input(_TOKEN_MISMATCH)
-        if filter_text and filter_json != token_filter:
-            raise invalid_input(_TOKEN_MISMATCH)
-        token_predicates, _ = parse_filter(
-            listable, json.dumps(token_filter) if token_filter else "", "token")
-        return ListQuery(
-            page_size=size,
-            sort_field=token["SortByFieldName"],
-            sort_column=token["SortBySQLColumn"],
-            descending=bool(token["IsDesc"]),
-            predicates=token_predicates,
-            filter_json=token_filter,
-            cursor=(token["SortByFieldValue"], token["KeyFieldValue"]),
-        )
-    field_name, column, descending = _sort_spec(listable, sort_by or default_sort)
-    return ListQuery(size, field_name, column, descending, predicates, filter_json, None)
+    return ListQuery(
+        page_size=size,
+        sort_field=token["SortByFieldName"],
+        sort_column=token["SortBySQLColumn"],
+        descending=bool(token["IsDesc"]),
+        predicates=_predicates_from_canonical(listable, token_filter),
+        filter_json=token_filter,
+        cursor=(token["SortByFieldValue"], token["KeyFieldValue"]),
+    )
 
 
-def _page_size(raw: Any) -> int:
+def _fresh_query(listable: Listable, raw_size: int, sort_by: str, filter_text: str,
+                 api_version: str) -> ListQuery:
+    predicates = parse_filter_predicates(filter_text, api_version)
+    size = _page_size_value(raw_size)
+    field_name, column, descending = _sort_spec(listable, sort_by)
+    for predicate in predicates:
+        if listable.column(predicate.key) is None and not predicate.key.startswith("tags."):
+            raise invalid_input(f'no support for filtering on unrecognized field '
+                                f'"{predicate.key}"')
+    return ListQuery(size, field_name, column, descending, predicates,
+                     _canonical(listable, predicates), None)
+
+
+def _parse_page_size(raw: Any) -> int:
+    """grpc-gateway's int32 query parameter decoding (before any KFP check)."""
     if raw in (None, ""):
-        return DEFAULT_PAGE_SIZE
+        return 0
     try:
         size = int(raw)
     except (TypeError, ValueError):
@@ -150,6 +168,10 @@ def _page_size(raw: Any) -> int:
         raise messages.bad_body(
             f'parsing field "page_size": strconv.ParseInt: parsing {json.dumps(str(raw))}: '
             "value out of range")
+    return size
+
+
+def _page_size_value(size: int) -> int:
     if size < 0:
         raise invalid_input(f"The page size should be greater than 0. Got {size}")
     if size == 0:
@@ -157,81 +179,183 @@ def _page_size(raw: Any) -> int:
     return min(size, MAX_PAGE_SIZE)
 
 
+def _page_size(raw: Any) -> int:
+    return _page_size_value(_parse_page_size(raw))
+
+
 def _sort_spec(listable: Listable, sort_by: str) -> tuple[str, str, bool]:
-    parts = sort_by.split()
-    if not parts or len(parts) > 2 or (len(parts) == 2 and parts[1].lower() not in ("asc",
-                                                                                    "desc")):
+    """``NewOptions``: sort_by is lower-cased, then split on whitespace."""
+    parts = sort_by.lower().split()
+    if not parts or len(parts) > 2 or (len(parts) == 2 and parts[1] not in ("asc", "desc")):
         raise invalid_input(
-            f'Received invalid sort by format "{sort_by}". Supported format: "field_name", '
-            '"field_name desc", or "field_name asc"')
+            f'Received invalid sort by format {_go_quote(sort_by)}. Supported format: '
+            '"field_name", "field_name desc", or "field_name asc"')
     column = listable.column(parts[0])
     if column is None:
         raise invalid_input(
-            f'Invalid sorting field: "{parts[0]}" on listable type {listable.model_name}')
-    return parts[0], column[0], len(parts) == 2 and parts[1].lower() == "desc"
+            f'Invalid sorting field: {_go_quote(parts[0])} on listable type '
+            f'{listable.model_name}')
+    return parts[0], column[0], len(parts) == 2 and parts[1] == "desc"
+
+
+def _go_quote(text: str) -> str:
+    """Go's ``%q`` for the strings these messages quote."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _go_query_unescape(text: str) -> str:
+    """``url.QueryUnescape``: ``+`` is a space and every ``%`` needs two hex digits."""
+    out = bytearray()
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "%":
+            pair = text[index + 1:index + 3]
+            if len(pair) < 2 or any(c not in "0123456789abcdefABCDEF" for c in pair):
+                raise ValueError(f"invalid URL escape {_go_quote(text[index:index + 3])}")
+            out.append(int(pair, 16))
+            index += 3
+            continue
+        out.extend(b" " if char == "+" else char.encode())
+        index += 1
+    return out.decode("utf-8", errors="replace")
 
 
 def parse_filter(listable: Listable, text: str,
                  api_version: str) -> tuple[tuple[Predicate, ...], Any]:
     """Parse a ``filter`` query value; returns the predicates and a canonical JSON form."""
+    predicates = parse_filter_predicates(text, api_version)
+    for predicate in predicates:
+        if listable.column(predicate.key) is None and not predicate.key.startswith("tags."):
+            raise invalid_input(f'no support for filtering on unrecognized field '
+                                f'"{predicate.key}"')
+    return predicates, _canonical(listable, predicates)
+
+
+def parse_filter_predicates(text: str, api_version: str) -> tuple[Predicate, ...]:
+    """``parseAPIFilter`` + ``filter.New``: decode, convert and check every predicate.
+
+    Keys are not checked here; the real server rejects unknown keys later (``ReplaceKeys``).
+    """
     if not text:
-        return (), None
-    if api_version == "token":
-        decoded = json.loads(text)
-        return tuple(Predicate(p["key"], p["operation"], p["value"])
-                     for p in decoded["predicates"]), decoded
-    # The server unescapes the already-decoded value once more (so "+" becomes a space).
-    try:
-        unescaped = unquote_plus(text, errors="strict")
-    except UnicodeDecodeError:
-        unescaped = text
+        return ()
     message = messages.V1_FILTER if api_version == "v1beta1" else messages.V2_FILTER
     op_field = "op" if api_version == "v1beta1" else "operation"
+    op_type = "go_client.Predicate_Op" if api_version == "v1beta1" else \
+        "go_client.Predicate_Operation"
     try:
+        # The server unescapes the already-decoded value once more (so "+" becomes a space).
+        unescaped = _go_query_unescape(text)
         data = json.loads(unescaped)
         parsed = messages.parse_message(message, data, unescaped)
     except (ValueError, KfpError) as exc:
         detail = exc.external if isinstance(exc, KfpError) else str(exc)
-        raise invalid_input(f"failed to parse valid filter from {json.dumps(text)}: {detail}",
+        raise invalid_input(f"failed to parse valid filter from {_go_quote(text)}: {detail}",
                             None) from None
-    predicates = []
-    for raw in parsed.get("predicates", []):
-        predicates.append(_predicate(listable, raw, raw.get(op_field, "OPERATION_UNSPECIFIED")))
-    canonical = {"predicates": [{"key": p.key, "operation": p.operation, "value": p.value}
-                                for p in predicates]}
-    return tuple(predicates), canonical
+    converted = [_predicate(raw, raw.get(op_field, "OPERATION_UNSPECIFIED"), op_type)
+                 for raw in parsed.get("predicates", [])]
+    for predicate, go_type in converted:
+        _check_predicate(predicate, go_type)
+    return tuple(predicate for predicate, _ in converted)
 
 
-def _predicate(listable: Listable, raw: dict[str, Any], operation: str) -> Predicate:
+_SCALAR_TYPES = {"int_value": "int32", "long_value": "int64", "string_value": "string",
+                 "timestamp_value": "int64"}
+_ARRAY_TYPES = {"int_values": "[]int32", "long_values": "[]int64", "string_values": "[]string"}
+
+
+def _unknown_api_version(what: str, go_type: str) -> KfpError:
+    message = f"Error using {what} with {go_type}"
+    return KfpError(GrpcCode.INVALID_ARGUMENT, message, f"UnknownApiVersionError: {message}")
+
+
+def _go_value(value: Any) -> str:
+    """Go's ``%v`` of a predicate value."""
+    if isinstance(value, list):
+        return "[" + " ".join(_go_value(v) for v in value) + "]"
+    return str(value)
+
+
+def _predicate(raw: dict[str, Any], operation: str, op_type: str) -> tuple[Predicate, str]:
+    """``toPredicate``: operation, then value, then key; returns the value's Go type too."""
+    if operation in ("OPERATION_UNSPECIFIED", "UNKNOWN"):
+        raise _unknown_api_version("Filter.Predicate.Operation", op_type)
+    kind = next((k for k in (*_SCALAR_TYPES, *_ARRAY_TYPES) if k in raw), None)
+    if kind is None:
+        raise _unknown_api_version("Filter.Predicate.Value", "<nil>")
+    value: Any = raw[kind]
+    if kind in _ARRAY_TYPES:
+        value = list(value.get("values", []))
+    elif kind == "timestamp_value":
+        value = int(value)
     key = raw.get("key", "")
     if not key:
-        raise invalid_input("Predicate key cannot be empty. Please specify a key for the "
-                            "predicate")
-    if operation in ("OPERATION_UNSPECIFIED", "UNKNOWN"):
-        raise invalid_input(f"invalid predicate operation: {operation}")
-    scalars = [k for k in ("int_value", "long_value", "string_value", "timestamp_value")
-               if k in raw]
-    arrays = [k for k in ("int_values", "long_values", "string_values") if k in raw]
-    if operation == "IN":
-        if not arrays:
-            kind = scalars[0] if scalars else "nil"
-            raise invalid_input(f"cannot use IN operator with scalar type {kind}")
-        value: Any = list(raw[arrays[0]].get("values", []))
-    else:
-        if arrays:
-            raise invalid_input(f"cannot use scalar operator {operation} on array type "
-                                f"{arrays[0]}")
-        if not scalars:
-            raise invalid_input(f"filter predicate on {key!r} has no value")
-        value = raw[scalars[0]]
-        if scalars[0] == "timestamp_value":
-            value = int(value)
-        if operation == "IS_SUBSTRING" and scalars[0] != "string_value":
-            raise invalid_input(f"cannot use IS_SUBSTRING operator with non-string type "
-                                f"{scalars[0]}")
-    if listable.column(key) is None and not key.startswith("tags."):
-        raise invalid_input(f'no support for filtering on unrecognized field "{key}"')
-    return Predicate(key, operation, value)
+        raise invalid_input(f"Predicate key cannot be empty for operation {operation} and "
+                            f"value {_go_value(value)}")
+    return Predicate(key, operation, value), _SCALAR_TYPES.get(kind) or _ARRAY_TYPES[kind]
+
+
+def _check_predicate(predicate: Predicate, go_type: str) -> None:
+    """``checkPredicate``, including its swapped format arguments for IS_SUBSTRING."""
+    is_array = go_type.startswith("[]")
+    if predicate.operation == "IN":
+        if not is_array:
+            raise invalid_input(f"cannot use IN operator with scalar type {go_type}")
+    elif predicate.operation == "IS_SUBSTRING":
+        if go_type != "string":
+            raise invalid_input(f"cannot use non string value type string with operator "
+                                f"{_go_value(predicate.value)}")
+    elif is_array:
+        raise invalid_input(f"cannot use scalar operator {predicate.operation} on array type "
+                            f"{go_type}")
+
+
+_OP_KEYS = {"EQUALS": "EQ", "NOT_EQUALS": "NEQ", "GREATER_THAN": "GT",
+            "GREATER_THAN_EQUALS": "GTE", "LESS_THAN": "LT", "LESS_THAN_EQUALS": "LTE",
+            "IN": "IN", "IS_SUBSTRING": "SUBSTRING"}
+
+
+def _canonical(listable: Listable, predicates: tuple[Predicate, ...]) -> Any:
+    """The filter as the server keeps it in a token: per operation, model column -> values.
+
+    Like the real ``filter.Filter``, predicate order across keys does not matter and API
+    aliases of one column (``name``/``display_name``) are the same filter.
+    """
+    if not predicates:
+        return None
+    canonical: dict[str, dict[str, list[Any]]] = {op: {} for op in _OP_KEYS.values()}
+    for predicate in predicates:
+        column = listable.column(predicate.key)
+        key = column[0] if column is not None else predicate.key
+        canonical[_OP_KEYS[predicate.operation]].setdefault(key, []).append(predicate.value)
+    return canonical
+
+
+def _check_canonical(canonical: Any) -> None:
+    if canonical is None:
+        return
+    if not isinstance(canonical, dict) or set(canonical) - set(_OP_KEYS.values()):
+        raise ValueError("malformed filter")
+    for op_key, columns in canonical.items():
+        if columns is None:
+            continue
+        if not isinstance(columns, dict) or not all(
+                isinstance(k, str) and isinstance(v, list) for k, v in columns.items()):
+            raise ValueError("malformed filter")
+        if op_key == "IN" and not all(isinstance(x, list) for v in columns.values() for x in v):
+            raise ValueError("malformed filter")
+
+
+def _predicates_from_canonical(listable: Listable, canonical: Any) -> tuple[Predicate, ...]:
+    if not canonical:
+        return ()
+    by_column = {column: name for name, (column, _) in reversed(listable.fields.items())}
+    predicates = []
+    for operation, op_key in _OP_KEYS.items():
+        for key, values in (canonical.get(op_key) or {}).items():
+            api_key = by_column.get(key, key)
+            predicates += [Predicate(api_key, operation, value) for value in values]
+    return tuple(predicates)
 
 
 def _encode_token(token: dict[str, Any]) -> str:
@@ -249,6 +373,7 @@ def _decode_token(text: str, listable: Listable) -> dict[str, Any]:
             raise ValueError("token of another listable type")
         if listable.column(token["SortByFieldName"]) is None:
             raise ValueError("unknown sort field")
+        _check_canonical(token.get("Filter"))
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise invalid_input("Invalid page token", str(exc)) from None
     return token

@@ -34,6 +34,7 @@ from emulator.kube.rbac import ResourceAttributes
 NAMESPACE_REQUIRED = "Namespace is required for pipeline operations"
 MAX_NAME = 128
 MAX_NAMESPACE = 63
+MAX_VERSION_NAME = 127  # validation/length.go: PipelineVersion.Name
 MAX_FILE_BYTES = 32 << 20
 
 PIPELINE_LISTABLE = Listable("Pipeline", {
@@ -85,10 +86,9 @@ class ParsedTemplate:
     @property
     def parameters(self) -> list[dict[str, str]]:
         if self.is_v2:
-            root = self.spec.get("root", {})
-            inputs = root.get("inputDefinitions", {}) if isinstance(root, dict) else {}
-            params = inputs.get("parameters", {}) if isinstance(inputs, dict) else {}
-            return [{"name": str(k)} for k in params] if isinstance(params, dict) else []
+            # template.V2Spec.ParametersJSON is "[]" upstream: v1 pipelines and versions built
+            # from a KFP v2 IR carry no parameters.
+            return []
         arguments = self.spec.get("spec", {}).get("arguments", {})
         params = arguments.get("parameters", []) if isinstance(arguments, dict) else []
         out = []
@@ -224,10 +224,13 @@ class PipelineService:
     # -- pipelines -----------------------------------------------------------------------------
 
     def _validate_names(self, name: str, namespace: str) -> None:
+        """``toModelPipeline``: ValidateModel's failure is wrapped as an internal error (500)."""
         if len(name) > MAX_NAME:
-            raise invalid_input(f"Pipeline.Name length cannot exceed {MAX_NAME}")
+            raise internal_error(f"Invalid input error: Pipeline.Name length cannot exceed "
+                                 f"{MAX_NAME}")
         if len(namespace) > MAX_NAMESPACE:
-            raise invalid_input(f"Pipeline.Namespace length cannot exceed {MAX_NAMESPACE}")
+            raise internal_error(f"Invalid input error: Pipeline.Namespace length cannot exceed "
+                                 f"{MAX_NAMESPACE}")
 
     def _new_pipeline(self, name: str, display_name: str, description: str, namespace: str,
                       tags: dict[str, str]) -> Pipeline:
@@ -431,8 +434,10 @@ class PipelineService:
     def _new_version(self, pipeline: Pipeline, request: VersionRequest,
                      template: ParsedTemplate) -> PipelineVersion:
         name = request.name or pipeline.name
-        if len(name) > MAX_NAME:
-            raise invalid_input(f"PipelineVersion.Name length cannot exceed {MAX_NAME}")
+        if len(name) > MAX_VERSION_NAME:
+            # toModelPipelineVersion wraps ValidateModel's failure as an internal error.
+            raise internal_error(f"Invalid input error: PipelineVersion.Name length cannot "
+                                 f"exceed {MAX_VERSION_NAME}")
         for existing in self.state.versions.of(pipeline.id):
             if existing.name == name:
                 raise already_exists(f"Failed to create a new pipeline version. The name {name} "
@@ -477,6 +482,11 @@ class PipelineService:
             raise UploadError(400, generic) from None
         if not pipeline_id:
             raise UploadError(400, generic)
+        # The version name's length is checked before the parent pipeline is looked up.
+        version_name = pipeline_name_from(name, display_name, filename)
+        if len(version_name) > MAX_VERSION_NAME:
+            raise UploadError(400, f"Invalid input error: PipelineVersion.Name length cannot "
+                              f"exceed {MAX_VERSION_NAME}\n", plain_text=True)
         pipeline = self.state.pipelines.get(pipeline_id)
         if pipeline is None:
             raise UploadError(400, generic, f"ResourceNotFoundError: Pipeline {pipeline_id} "
@@ -490,7 +500,6 @@ class PipelineService:
         except KfpError as error:
             raise UploadError(400, generic, error.internal) from None
         tags = self._tags(tags_text)
-        version_name = pipeline_name_from(name, display_name, filename)
         request = VersionRequest(name=version_name, display_name=display_name or version_name,
                                  description=description, code_source_url=code_source_url,
                                  tags=tags, spec_text=text)
@@ -516,7 +525,9 @@ class PipelineService:
             query = parse_list_query(VERSION_LISTABLE, page_token=page_token,
                                      page_size=page_size, sort_by=sort_by,
                                      filter_text=filter_text, api_version=api)
-            pipeline = self._checked(creds, pipeline_id, "list")
+            pipeline = self.lookup(pipeline_id)
+            # ListPipelineVersions authorizes without a pipeline id, so the SAR has no name.
+            self._authorize(creds, pipeline.namespace, "list", "")
             return paginate(query, VERSION_LISTABLE, self.state.versions.of(pipeline.id),
                             lambda v: v.id)
         except KfpError as error:

@@ -87,14 +87,24 @@ class RecurringRunService:
                 raise internal_error("Recurring run's name cannot be empty" if api == "v2beta1"
                                      else "Job name cannot be empty")
             self._validate_trigger(request.trigger, request.max_concurrency)
-            experiment = self.runs.experiment_for_create(request.experiment_id,
-                                                         request.namespace)
+            try:
+                experiment = self.runs.experiment_for_create(request.experiment_id,
+                                                             request.namespace)
+            except KfpError as error:
+                raise error.wrap("Failed to create a recurring run due to invalid experimentId "
+                                 "and namespace combination") from None
             namespace = self.state.storage_namespace(experiment.namespace)
             if self.state.config.multiuser:
                 if is_empty_namespace(namespace):
                     raise invalid_input("Recurring run cannot have an empty namespace in "
                                         "multi-user mode")
-                self._sar(creds, namespace, "create", request.name)
+                try:
+                    self._sar(creds, namespace, "create", request.name)
+                except KfpError as error:
+                    # canAccessJob's layer, then createJob's own (job_server.go).
+                    raise error.wrap("failed to authorize with API").wrap(
+                        "Failed to create a recurring run due to authorization error. Check if "
+                        f"you have write permission to namespace {namespace}") from None
             source = self.pipelines.resolve_source(creds, request.source, "recurring run")
         except KfpError as error:
             raise error.wrap("Failed to create a recurring run") from None
@@ -114,8 +124,9 @@ class RecurringRunService:
             enabled=request.enabled,
             created_at=now,
             updated_at=now,
-            # A start time in the past is backfilled (unless no_catchup), like the controller.
-            last_fired_at=min(request.trigger.start_time or now, now),
+            # With no run triggered yet the controller counts from the start time, else from
+            # creation; a start time in the past is backfilled unless no_catchup.
+            last_fired_at=request.trigger.start_time or now,
         )
         self.state.recurring_runs.add(recurring)
         self.lifecycle.arm(recurring)
@@ -141,7 +152,8 @@ class RecurringRunService:
         try:
             return self._checked(creds, recurring_run_id, "get")
         except KfpError as error:
-            raise error.wrap("Failed to fetch a recurring run") from None
+            raise error.wrap(_top(api, "Failed to fetch a recurring run",
+                                  "Failed to fetch a v1beta1 recurring run")) from None
 
     def list(self, creds: Credentials, *, namespace: str = "", experiment_id: str = "",
              page_token: str = "", page_size: object = None, sort_by: str = "",
@@ -175,19 +187,21 @@ class RecurringRunService:
         try:
             recurring = self._checked(creds, recurring_run_id, "enable")
         except KfpError as error:
-            raise error.wrap("Failed to enable a recurring run") from None
+            raise error.wrap(_top(api, "Failed to enable a recurring run",
+                                  "Failed to enable a v1beta1 recurring run")) from None
         if not recurring.enabled:
             recurring.enabled = True
             recurring.updated_at = int(self.state.now())
-            # Enabling starts from now: slots missed while disabled are not caught up.
-            recurring.last_fired_at = self.state.now()
+            # The controller counts from the last triggered time, so slots missed while
+            # disabled are caught up unless no_catchup (scheduled_workflow.go).
             self.lifecycle.arm(recurring)
 
     def disable(self, creds: Credentials, recurring_run_id: str, api: str = "v2beta1") -> None:
         try:
             recurring = self._checked(creds, recurring_run_id, "disable")
         except KfpError as error:
-            raise error.wrap("Failed to disable a recurring run") from None
+            raise error.wrap(_top(api, "Failed to disable a recurring run",
+                                  "Failed to disable a v1beta1 recurring run")) from None
         if recurring.enabled:
             recurring.enabled = False
             recurring.updated_at = int(self.state.now())

@@ -150,12 +150,24 @@ class RunService:
         try:
             if not request.name:
                 raise internal_error("Run name cannot be empty")
-            experiment = self.experiment_for_create(request.experiment_id, request.namespace)
+            try:
+                experiment = self.experiment_for_create(request.experiment_id,
+                                                        request.namespace)
+            except KfpError as error:
+                raise error.wrap("Failed to create a run due to invalid experimentId and "
+                                 "namespace combination") from None
             namespace = self.state.storage_namespace(experiment.namespace)
             if self.state.config.multiuser:
                 if is_empty_namespace(namespace):
                     raise invalid_input(EMPTY_NAMESPACE)
-                self._sar(creds, namespace, "create", "")
+                try:
+                    self._sar(creds, namespace, "create", "")
+                except KfpError as error:
+                    # canAccessRun with no run id, then createRun's own layer (run_server.go).
+                    raise error.wrap(f"Failed to access run . Check if you have access to "
+                                     f"namespace {namespace}").wrap(
+                        "Failed to create a run due to authorization error. Check if you have "
+                        f"write permissions to namespace {namespace}") from None
             source = self.pipelines.resolve_source(creds, request.source, "run")
         except KfpError as error:
             raise error.wrap(_top(api, "Failed to create a new run",
@@ -290,8 +302,8 @@ class RunService:
             if run.state not in TERMINAL_STATES:
                 raise bad_request(f"Cannot claim run {run.id} for retry: not in a terminal state")
         except KfpError as error:
-            raise error.wrap(_top(api, "Failed to retry a run",
-                                  "Failed to retry a v1beta1 run")) from None
+            # RetryRunV1 wraps with the v2 text (run_server.go).
+            raise error.wrap("Failed to retry a run") from None
         self.lifecycle.retry(run)
 
     def report_metrics(self, creds: Credentials, run_id: str,

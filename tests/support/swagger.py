@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,21 @@ _UINT64 = r"^[0-9]+$"
 _BASE64 = r"^[A-Za-z0-9+/_-]*={0,2}$"
 _FLOAT_WORDS = ["NaN", "Infinity", "-Infinity"]
 _IGNORED_KEYS = {"description", "title", "readOnly", "default", "example", "x-nullable"}
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+# Our own checker, so date-time is enforced even where jsonschema's optional format
+# dependencies (rfc3339-validator) are not installed.
+_FORMATS = FormatChecker(formats=())
+
+
+@_FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not _RFC3339.match(value):
+        return False
+    datetime.strptime(value[:19].upper(), "%Y-%m-%dT%H:%M:%S")  # real calendar date and time
+    return True
 
 
 def specs_dir() -> Path:
@@ -128,12 +144,12 @@ def _validator(version: str, definition: str) -> Draft4Validator:
     if name not in defs:
         pytest.fail(f"{version} swagger has no definition {definition!r}", pytrace=False)
     schema = {"definitions": defs, "$ref": f"#/definitions/{name}"}
-    return Draft4Validator(schema, format_checker=FormatChecker())
+    return Draft4Validator(schema, format_checker=_FORMATS)
 
 
 def _schema_validator(version: str, schema: dict[str, Any]) -> Draft4Validator:
     root = {"definitions": _definitions(version), **_strict(schema)}
-    return Draft4Validator(root, format_checker=FormatChecker())
+    return Draft4Validator(root, format_checker=_FORMATS)
 
 
 def _errors(validator: Draft4Validator, body: Any) -> list[str]:

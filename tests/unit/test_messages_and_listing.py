@@ -120,7 +120,7 @@ def test_page_token_is_padded_base64_json_bound_to_sort_and_filter() -> None:
     ({"filter_text": '{"predicates":[{"key":"colour","operation":1,"string_value":"x"}]}'},
      'no support for filtering on unrecognized field "colour"'),
     ({"filter_text": '{"predicates":[{"key":"name","operation":"IN","string_value":"x"}]}'},
-     "cannot use IN operator with scalar type string_value"),
+     "cannot use IN operator with scalar type string"),
 ])
 def test_list_option_errors_carry_the_real_messages(kwargs: dict[str, object],
                                                     message: str) -> None:
