@@ -81,7 +81,8 @@ class Emulator:
         with self.kfp.state.lock:
             self.kfp.state.clear()
             fresh = Cluster(self.config.pod_namespace)
-            fresh.tokens.key = self.cluster.tokens.key  # outstanding tokens stay valid
+            # User tokens stay valid; ServiceAccount tokens die with their recreated accounts.
+            fresh.tokens.key = self.cluster.tokens.key
             self._adopt_cluster(fresh)
             for spec in self._initial_profiles:
                 self.add_profile(spec)

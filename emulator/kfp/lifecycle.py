@@ -8,6 +8,7 @@ active runs.  All of it is timers on :class:`~emulator.clock.Clock`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -27,19 +28,48 @@ CANCEL_SECONDS = 1.0
 MAX_CATCHUP_RUNS = 1000
 
 
+DESCRIPTORS = {
+    "@yearly": "0 0 0 1 1 *", "@annually": "0 0 0 1 1 *", "@monthly": "0 0 0 1 * *",
+    "@weekly": "0 0 0 * * 0", "@daily": "0 0 0 * * *", "@midnight": "0 0 0 * * *",
+    "@hourly": "0 0 * * * *",
+}
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
+                 "h": 3600.0}
+
+
+def every_seconds(expression: str) -> int | None:
+    """``@every <Go duration>``: a constant delay, rounded down to whole seconds (min. 1)."""
+    text = expression.strip()
+    if not text.startswith("@every "):
+        return None
+    duration = text[len("@every "):].strip()
+    if not duration or _DURATION.sub("", duration):
+        raise ValueError(f"invalid duration {duration!r}")
+    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(duration))
+    return max(int(seconds), 1)
+
+
 def cron_fields(expression: str) -> tuple[str, bool]:
     """KFP parses cron with robfig/cron v1 ``Parse``: seconds first, day-of-week optional.
 
     Five fields therefore mean ``sec min hour dom month`` (every day of the week), not the
-    classic crontab layout: ``*/30 * * * *`` fires every 30 seconds.
+    classic crontab layout: ``*/30 * * * *`` fires every 30 seconds.  Descriptors such as
+    ``@hourly`` are accepted too.
     """
-    parts = expression.split()
+    text = DESCRIPTORS.get(expression.strip(), expression)
+    parts = text.split()
     if len(parts) == 5:
         parts.append("*")
     return " ".join(parts), True
 
 
 def valid_cron(expression: str) -> bool:
+    try:
+        if every_seconds(expression) is not None:
+            return True
+    except ValueError:
+        return False
     text, with_seconds = cron_fields(expression)
     if len(text.split()) not in (5, 6):
         return False
@@ -137,7 +167,10 @@ class Lifecycle:
         it is still ahead, else last + interval (``periodic_schedule.go``).
         """
         trigger = recurring.trigger
-        if trigger.is_cron:
+        delay = every_seconds(trigger.cron) if trigger.is_cron else None
+        if delay is not None:
+            candidate = max(last, trigger.start_time) + delay
+        elif trigger.is_cron:
             text, with_seconds = cron_fields(trigger.cron)
             base = datetime.fromtimestamp(int(max(last, trigger.start_time)), tz=timezone.utc)
             candidate = float(croniter(text, base, second_at_beginning=with_seconds)

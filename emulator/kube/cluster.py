@@ -10,6 +10,7 @@ are RoleBindings named the way KFAM names them.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 
 from emulator.kube.rbac import (
@@ -61,6 +62,8 @@ class Namespace:
 class ServiceAccount:
     namespace: str
     name: str
+    # Tokens are bound to this UID: a recreated account does not revive old tokens.
+    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
     def username(self) -> str:
@@ -165,11 +168,13 @@ class Cluster:
             raise ClusterError("NotFound", f'serviceaccounts "{name}" not found', 404)
         return account
 
-    def _subject_exists(self, username: str) -> bool:
+    def _subject_exists(self, username: str, bound_uid: str) -> bool:
         if not username.startswith("system:serviceaccount:"):
             return True
         parts = username.split(":")
-        return len(parts) == 4 and parts[3] in self.service_accounts.get(parts[2], {})
+        account = self.service_accounts.get(parts[2], {}).get(parts[3]) if len(parts) == 4 \
+            else None
+        return account is not None and (not bound_uid or account.uid == bound_uid)
 
     def mint_token(self, username: str, now: float, ttl_seconds: int,
                    audiences: list[str]) -> str:
@@ -181,7 +186,8 @@ class Cluster:
         account = self.get_service_account(namespace, name)
         groups = ["system:serviceaccounts", f"system:serviceaccounts:{namespace}",
                   "system:authenticated"]
-        return self.tokens.mint(account.username, audiences, now, ttl_seconds, groups)
+        return self.tokens.mint(account.username, audiences, now, ttl_seconds, groups,
+                                bound_uid=account.uid)
 
     # -- Profiles and contributors -------------------------------------------------------------
 

@@ -53,11 +53,12 @@ class TokenAuthority:
 
     issuer: str = "https://kubernetes.default.svc.cluster.local"
     key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
-    # Returns False once the bound subject (e.g. a deleted ServiceAccount) no longer exists.
-    subject_exists: Callable[[str], bool] = lambda username: True
+    # (username, bound object UID) -> False once the bound subject (e.g. a deleted, or deleted
+    # and recreated, ServiceAccount) no longer exists.
+    subject_exists: Callable[[str, str], bool] = lambda username, uid: True
 
     def mint(self, username: str, audiences: list[str], now: float, ttl_seconds: int,
-             groups: list[str] | None = None) -> str:
+             groups: list[str] | None = None, bound_uid: str = "") -> str:
         if ttl_seconds <= 0:
             raise ValueError("token lifetime must be positive")
         claims = {
@@ -69,6 +70,7 @@ class TokenAuthority:
             "exp": int(now) + int(ttl_seconds),
             "groups": list(groups or []),
             "jti": secrets.token_hex(8),
+            "bound_uid": bound_uid,
         }
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
         payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
@@ -101,7 +103,7 @@ class TokenAuthority:
             return TokenReviewStatus(False, error="[invalid bearer token, service account token "
                                                   "has expired]")
         username = str(claims.get("sub", ""))
-        if not self.subject_exists(username):
+        if not self.subject_exists(username, str(claims.get("bound_uid", ""))):
             return TokenReviewStatus(False, error="[invalid bearer token, service account token "
                                                   "is not valid: subject no longer exists]")
         token_audiences = [str(a) for a in claims.get("aud", [])]

@@ -113,3 +113,24 @@ def test_reset_keeps_the_initial_profiles_and_drops_everything_else() -> None:
     emu.reset()
     assert len(emu.kfp.state.experiments) == 0
     assert set(emu.cluster.profiles) == {"alice"}
+
+
+@pytest.mark.parametrize("expression", ["@hourly", "@daily", "@every 90s", "@every 1h30m"])
+def test_robfig_descriptors_are_valid_schedules(expression: str) -> None:
+    assert valid_cron(expression)
+
+
+@pytest.mark.parametrize("expression", ["@every", "@every 5x", "@fortnightly"])
+def test_malformed_descriptors_are_rejected(expression: str) -> None:
+    assert not valid_cron(expression)
+
+
+def test_every_descriptor_fires_at_a_constant_delay() -> None:
+    emu = _emulator()
+    exp = emu.kfp.experiments.create(ALICE, "e", "", "alice")
+    emu.kfp.recurring_runs.create(ALICE, RecurringRunRequest(
+        "every-90s", exp.id, PipelineSource(pipeline_spec=SPEC), Trigger(cron="@every 1m30s"),
+        max_concurrency=5))
+    emu.advance(270)
+    runs = sorted(emu.kfp.state.runs.in_group(exp.id), key=lambda r: r.scheduled_at)
+    assert [int(r.scheduled_at - START) for r in runs] == [90, 180, 270]

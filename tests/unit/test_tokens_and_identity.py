@@ -49,6 +49,11 @@ def test_service_account_tokens_die_with_their_service_account() -> None:
     assert review.username == "system:serviceaccount:alice:default-editor"
     cluster.delete_service_account("alice", "default-editor")
     assert not cluster.tokens.review(token, [AUDIENCE], 1002).authenticated
+    # Recreating an account of the same name does not revive its old tokens (UID binding).
+    cluster.create_service_account("alice", "default-editor")
+    assert not cluster.tokens.review(token, [AUDIENCE], 1003).authenticated
+    fresh = cluster.mint_service_account_token("alice", "default-editor", 1003, 600, [AUDIENCE])
+    assert cluster.tokens.review(fresh, [AUDIENCE], 1004).authenticated
 
 
 def _access(**config: object) -> tuple[AccessControl, Cluster]:
