@@ -64,20 +64,34 @@ class RecurringRunService:
         return recurring
 
     def _checked(self, creds: Credentials, recurring_run_id: str, verb: str) -> RecurringRun:
-        recurring = self.lookup(recurring_run_id)
+        """``getJob`` and friends: canAccessJob wrapped as "Failed to authorize the request"."""
         if not self.state.config.multiuser:
-            return recurring
+            return self.lookup(recurring_run_id)
+        try:
+            return self._can_access(creds, recurring_run_id, verb)
+        except KfpError as error:
+            raise error.wrap("Failed to authorize the request") from None
+
+    def _can_access(self, creds: Credentials, recurring_run_id: str,
+                    verb: str) -> RecurringRun:
+        try:
+            recurring = self.lookup(recurring_run_id)
+        except KfpError as error:
+            raise error.wrap("failed to authorize with the recurring run ID") from None
         namespace = recurring.namespace
         if is_empty_namespace(namespace):
             experiment = self.state.experiments.get(recurring.experiment_id)
             if experiment is None:
-                raise internal_error(f"Failed to get the namespace of recurring run "
-                                     f"{recurring.id}: experiment {recurring.experiment_id} "
-                                     "not found")
+                raise internal_error(f"recurring run {recurring.id} has an empty namespace and "
+                                     f"the parent experiment {recurring.experiment_id} could "
+                                     "not be fetched")
             namespace = experiment.namespace
         if is_empty_namespace(namespace):
             raise invalid_input(EMPTY_NAMESPACE)
-        self._sar(creds, namespace, verb, recurring.name)
+        try:
+            self._sar(creds, namespace, verb, recurring.name)
+        except KfpError as error:
+            raise error.wrap("failed to authorize with API") from None
         return recurring
 
     def create(self, creds: Credentials, request: RecurringRunRequest,

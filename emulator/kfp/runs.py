@@ -123,9 +123,19 @@ class RunService:
         return run
 
     def _checked(self, creds: Credentials, run_id: str, verb: str) -> Run:
-        run = self.lookup(run_id)
+        """``getRun`` and friends: canAccessRun wrapped as "Failed to authorize the request"."""
         if not self.state.config.multiuser:
-            return run
+            return self.lookup(run_id)
+        try:
+            return self._can_access(creds, run_id, verb)
+        except KfpError as error:
+            raise error.wrap("Failed to authorize the request") from None
+
+    def _can_access(self, creds: Credentials, run_id: str, verb: str) -> Run:
+        try:
+            run = self.lookup(run_id)
+        except KfpError as error:
+            raise error.wrap(f"Failed to authorize with the run ID {run_id}") from None
         namespace = run.namespace
         if is_empty_namespace(namespace):
             experiment = self.state.experiments.get(run.experiment_id)
