@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 
 Timer = Callable[[float], None]
 
@@ -90,7 +91,13 @@ class Clock:
 
 def rfc3339(seconds: float) -> str:
     """KFP stores whole seconds and emits RFC 3339 UTC timestamps."""
-    return datetime.fromtimestamp(int(seconds), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _rfc3339(int(seconds))
+
+
+@lru_cache(maxsize=1 << 16)
+def _rfc3339(seconds: int) -> str:
+    # Cached: every listed object renders several timestamps, and strftime dominated lists.
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_rfc3339(value: str) -> float:

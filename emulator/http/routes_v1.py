@@ -61,6 +61,15 @@ def source_from_v1(body: dict[str, Any]) -> PipelineSource:
     )
 
 
+def run_list_scope(kind: str | None, ref_id: str, top: str) -> dict[str, str]:
+    """Runs and jobs are listed by an EXPERIMENT or NAMESPACE key; other known types scope
+    nothing (so multi-user mode answers 400) and an UNKNOWN type is rejected outright."""
+    if kind == "UNKNOWN_RESOURCE_TYPE":
+        raise invalid_input(f"Unrecognized resource reference type {kind}").wrap(top)
+    return {"namespace": ref_id if kind == "NAMESPACE" else "",
+            "experiment_id": ref_id if kind == "EXPERIMENT" else ""}
+
+
 def register(router: Router, server: KfpApiServer) -> None:
     def add(method: str, path: str, handler: Any) -> None:
         router.add(method, PREFIX + path, run_async(handler))
@@ -156,12 +165,8 @@ def register(router: Router, server: KfpApiServer) -> None:
         kind, ref_id = reference_key(request)
 
         def operation() -> Any:
-            if kind == "UNKNOWN_RESOURCE_TYPE":
-                raise invalid_input(f"Unrecognized resource reference type {kind}").wrap(
-                    "Failed to list v1beta1 runs")
-            return runs.list(creds, namespace=ref_id if kind == "NAMESPACE" else "",
-                             experiment_id=ref_id if kind == "EXPERIMENT" else "",
-                             **list_args(request, API))
+            scope = run_list_scope(kind, ref_id, "Failed to list v1beta1 runs")
+            return runs.list(creds, **scope, **list_args(request, API))
         return await guarded(server, operation, lambda page: page_of(
             "runs", page, lambda r: wire.run(r, experiment_name(r.experiment_id))))
 
@@ -231,12 +236,8 @@ def register(router: Router, server: KfpApiServer) -> None:
         kind, ref_id = reference_key(request)
 
         def operation() -> Any:
-            if kind == "UNKNOWN_RESOURCE_TYPE":
-                raise invalid_input(f"Unrecognized resource reference type {kind}").wrap(
-                    "Failed to list jobs")
-            return jobs.list(creds, namespace=ref_id if kind == "NAMESPACE" else "",
-                             experiment_id=ref_id if kind == "EXPERIMENT" else "",
-                             **list_args(request, API))
+            scope = run_list_scope(kind, ref_id, "Failed to list jobs")
+            return jobs.list(creds, **scope, **list_args(request, API))
         return await guarded(server, operation,
                              lambda page: page_of("jobs", page, render_job))
 

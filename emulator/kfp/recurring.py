@@ -11,6 +11,7 @@ from emulator.kfp.listing import Listable, Page, paginate, parse_list_query
 from emulator.kfp.models import PipelineSource, RecurringRun, Trigger
 from emulator.kfp.pipelines import PipelineService
 from emulator.kfp.runs import RunService
+from emulator.kfp.scope import list_candidates, list_namespace, owner_namespace
 from emulator.kfp.state import KfpState, is_empty_namespace, new_id
 from emulator.kube.rbac import ResourceAttributes
 
@@ -78,14 +79,11 @@ class RecurringRunService:
             recurring = self.lookup(recurring_run_id)
         except KfpError as error:
             raise error.wrap("failed to authorize with the recurring run ID") from None
-        namespace = recurring.namespace
-        if is_empty_namespace(namespace):
-            experiment = self.state.experiments.get(recurring.experiment_id)
-            if experiment is None:
-                raise internal_error(f"recurring run {recurring.id} has an empty namespace and "
-                                     f"the parent experiment {recurring.experiment_id} could "
-                                     "not be fetched")
-            namespace = experiment.namespace
+        namespace = owner_namespace(self.state, recurring.namespace, recurring.experiment_id)
+        if namespace is None:
+            raise internal_error(f"recurring run {recurring.id} has an empty namespace and the "
+                                 f"parent experiment {recurring.experiment_id} could not be "
+                                 "fetched")
         if is_empty_namespace(namespace):
             raise invalid_input(EMPTY_NAMESPACE)
         try:
@@ -176,23 +174,13 @@ class RecurringRunService:
             query = parse_list_query(RECURRING_RUN_LISTABLE, page_token=page_token,
                                      page_size=page_size, sort_by=sort_by,
                                      filter_text=filter_text, api_version=api)
-            if experiment_id:
-                experiment = self.state.experiments.get(experiment_id)
-                if experiment is None:
-                    raise not_found("Experiment", experiment_id)
-                scope_namespace = experiment.namespace
-            else:
-                scope_namespace = self.state.storage_namespace(namespace)
+            scope_namespace = list_namespace(self.state, experiment_id, namespace)
             if self.state.config.multiuser:
                 if is_empty_namespace(scope_namespace):
                     raise invalid_input(EMPTY_NAMESPACE)
                 self._sar(creds, scope_namespace, "list", "")
-            if experiment_id:
-                candidates = self.state.recurring_runs.in_group(experiment_id)
-            elif self.state.config.multiuser:
-                candidates = self.state.recurring_runs.in_namespace(scope_namespace)
-            else:
-                candidates = self.state.recurring_runs
+            candidates = list_candidates(self.state, self.state.recurring_runs, experiment_id,
+                                         scope_namespace)
             return paginate(query, RECURRING_RUN_LISTABLE, candidates, lambda j: j.id)
         except KfpError as error:
             raise error.wrap("Failed to list jobs") from None

@@ -31,6 +31,7 @@ from emulator.kfp.models import (
     StorageState,
 )
 from emulator.kfp.pipelines import PipelineService
+from emulator.kfp.scope import list_candidates, list_namespace, owner_namespace
 from emulator.kfp.state import KfpState, is_empty_namespace, new_id
 from emulator.kube.rbac import ResourceAttributes
 
@@ -136,15 +137,12 @@ class RunService:
             run = self.lookup(run_id)
         except KfpError as error:
             raise error.wrap(f"Failed to authorize with the run ID {run_id}") from None
-        namespace = run.namespace
-        if is_empty_namespace(namespace):
-            experiment = self.state.experiments.get(run.experiment_id)
-            if experiment is None:
-                raise invalid_input(
-                    f"run {run.id} has an empty namespace and the parent experiment "
-                    f"{run.experiment_id} could not be fetched",
-                    f"ResourceNotFoundError: Experiment {run.experiment_id} not found")
-            namespace = experiment.namespace
+        namespace = owner_namespace(self.state, run.namespace, run.experiment_id)
+        if namespace is None:
+            raise invalid_input(
+                f"run {run.id} has an empty namespace and the parent experiment "
+                f"{run.experiment_id} could not be fetched",
+                f"ResourceNotFoundError: Experiment {run.experiment_id} not found")
         if is_empty_namespace(namespace):
             raise invalid_input(EMPTY_NAMESPACE)
         try:
@@ -237,13 +235,7 @@ class RunService:
         try:
             query = parse_list_query(RUN_LISTABLE, page_token=page_token, page_size=page_size,
                                      sort_by=sort_by, filter_text=filter_text, api_version=api)
-            if experiment_id:
-                experiment = self.state.experiments.get(experiment_id)
-                if experiment is None:
-                    raise not_found("Experiment", experiment_id)
-                scope_namespace = experiment.namespace
-            else:
-                scope_namespace = self.state.storage_namespace(namespace)
+            scope_namespace = list_namespace(self.state, experiment_id, namespace)
             if self.state.config.multiuser:
                 try:
                     if is_empty_namespace(scope_namespace):
@@ -253,12 +245,8 @@ class RunService:
                     raise error.wrap("Failed to list runs due to authorization error. Check if "
                                      f"you have permission to access namespace "
                                      f"{scope_namespace}") from None
-            if experiment_id:
-                candidates = self.state.runs.in_group(experiment_id)
-            elif self.state.config.multiuser:
-                candidates = self.state.runs.in_namespace(scope_namespace)
-            else:
-                candidates = self.state.runs
+            candidates = list_candidates(self.state, self.state.runs, experiment_id,
+                                         scope_namespace)
             return paginate(query, RUN_LISTABLE, candidates, lambda r: r.id)
         except KfpError as error:
             raise error.wrap(_top(api, "Failed to list runs", "Failed to list v1beta1 runs")) \

@@ -163,6 +163,8 @@ class RbacStore:
         self.roles: dict[str, dict[str, Role]] = {}
         self.bindings: dict[str, dict[str, RoleBinding]] = {}
         self.cluster_bindings: dict[str, ClusterRoleBinding] = {}
+        # name -> (fingerprint of the ClusterRoles it was computed from, aggregated rules)
+        self._aggregated: dict[str, tuple[tuple[Any, ...], list[PolicyRule]]] = {}
 
     def put_cluster_role(self, role: ClusterRole) -> None:
         self.cluster_roles[role.name] = role
@@ -184,7 +186,24 @@ class RbacStore:
         self.bindings.pop(namespace, None)
 
     def effective_cluster_rules(self, name: str) -> list[PolicyRule]:
-        """Own rules plus those of every ClusterRole selected by the aggregation rule."""
+        """Own rules plus those of every ClusterRole selected by the aggregation rule.
+
+        Aggregation scans every ClusterRole, on every SubjectAccessReview, so the result is
+        cached against the ClusterRole objects it came from (held, so ids are not reused);
+        ClusterRoles are replaced (``put_cluster_role``, snapshot import, reset), not edited.
+        """
+        fingerprint = tuple((role, len(role.rules), len(role.labels), len(role.aggregate_from))
+                            for role in self.cluster_roles.values())
+        cached = self._aggregated.get(name)
+        if cached is not None and len(cached[0]) == len(fingerprint) and all(
+                a[0] is b[0] and a[1:] == b[1:]
+                for a, b in zip(cached[0], fingerprint, strict=True)):
+            return cached[1]
+        rules = self._aggregate(name)
+        self._aggregated[name] = (fingerprint, rules)
+        return rules
+
+    def _aggregate(self, name: str) -> list[PolicyRule]:
         seen: set[str] = set()
         rules: list[PolicyRule] = []
         pending = [name]
@@ -205,7 +224,7 @@ class RbacStore:
 
     def rules_for(self, ref: RoleRef, namespace: str) -> list[PolicyRule]:
         if ref.kind == "ClusterRole":
-            return self.effective_cluster_rules(ref.name)
+            return list(self.effective_cluster_rules(ref.name))
         role = self.roles.get(namespace, {}).get(ref.name)
         return list(role.rules) if role else []
 
