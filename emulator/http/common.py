@@ -18,9 +18,12 @@ from emulator.kfp.server import KfpApiServer
 JSON = "application/json"
 
 
+# One encoder for every response (json.dumps builds a new one per call for these options).
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status_code=status,
-                    media_type=JSON, headers=headers)
+    return Response(_ENCODER.encode(body), status_code=status, media_type=JSON, headers=headers)
 
 
 # Bytes an HTTP/1.1 header value cannot carry (uvicorn refuses them; tab is allowed).

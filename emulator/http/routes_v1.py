@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.errors import UploadError, invalid_input
+from emulator.errors import invalid_input
 from emulator.http import uploads
 from emulator.http import wire_v1 as wire
 from emulator.http.common import (
@@ -313,39 +313,12 @@ def register(router: Router, server: KfpApiServer) -> None:
         return await guarded(server, lambda: pipelines.set_default_version(
             creds, pipeline_id, version_id))
 
-    async def upload_pipeline(request: Request) -> Response:
-        creds = credentials(request, server)
-        filename, data = await uploads.read_upload_file(request)
-        try:
-            with server.state.lock:
-                pipeline, _ = pipelines.upload(
-                    creds, filename=filename, data=data, name=query(request, "name"),
-                    description=query(request, "description"),
-                    namespace=query(request, "namespace"))
-                body = render_pipeline(pipeline)
-        except UploadError as error:
-            return uploads.error(error)
-        return json_response(body)
 
-    async def upload_version(request: Request) -> Response:
-        creds = credentials(request, server)
-        filename, data = await uploads.read_upload_file(request, "Failed to create a pipeline "
-                                                                 "version")
-        try:
-            with server.state.lock:
-                version = pipelines.upload_version(
-                    creds, filename=filename, data=data,
-                    pipeline_id=query(request, "pipelineid"), name=query(request, "name"),
-                    description=query(request, "description"))
-                body = wire.pipeline_version(version)
-        except UploadError as error:
-            return uploads.error(error)
-        return json_response(body)
 
     add("POST", "/pipelines", create_pipeline)
     add("GET", "/pipelines", list_pipelines)
-    add("POST", "/pipelines/upload", upload_pipeline)
-    add("POST", "/pipelines/upload_version", upload_version)
+    add("POST", "/pipelines/upload", uploads.pipeline_handler(server, render_pipeline))
+    add("POST", "/pipelines/upload_version", uploads.version_handler(server, wire.pipeline_version))
     add("GET", "/pipelines/{id}", get_pipeline)
     add("DELETE", "/pipelines/{id}", delete_pipeline)
     add("GET", "/pipelines/{id}/templates", pipeline_template)

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.errors import UploadError, invalid_input
+from emulator.errors import invalid_input
 from emulator.http import uploads
 from emulator.http import wire_v2 as wire
 from emulator.http.common import (
@@ -259,25 +259,10 @@ def register(router: Router, server: KfpApiServer) -> None:
         cascade = query_bool(request, "cascade")
         return await guarded(server, lambda: pipelines.delete(creds, pipeline_id, cascade))
 
-    async def upload_pipeline(request: Request) -> Response:
-        creds = credentials(request, server)
-        filename, data = await uploads.read_upload_file(request)
-        try:
-            with server.state.lock:
-                pipeline, _ = pipelines.upload(
-                    creds, filename=filename, data=data, name=query(request, "name"),
-                    display_name=query(request, "display_name"),
-                    description=query(request, "description"),
-                    namespace=query(request, "namespace"), tags_text=query(request, "tags"),
-                    code_source_url=query(request, "code_source_url"))
-                body = wire.pipeline(pipeline)
-        except UploadError as error:
-            return uploads.error(error)
-        return json_response(body)
 
     add("POST", "/pipelines", create_pipeline)
     add("POST", "/pipelines/create", create_pipeline_and_version)
-    add("POST", "/pipelines/upload", upload_pipeline)
+    add("POST", "/pipelines/upload", uploads.pipeline_handler(server, wire.pipeline))
     add("GET", "/pipelines", list_pipelines)
     add("GET", "/pipelines/names/{name}", get_pipeline_by_name)
     add("GET", "/pipelines/{pipeline_id}", get_pipeline)
@@ -323,24 +308,8 @@ def register(router: Router, server: KfpApiServer) -> None:
         return await guarded(server, lambda: pipelines.update_version(
             creds, pipeline_version_pipeline_version_id, body), wire.pipeline_version)
 
-    async def upload_version(request: Request) -> Response:
-        creds = credentials(request, server)
-        filename, data = await uploads.read_upload_file(request, "Failed to create a pipeline "
-                                                                 "version")
-        try:
-            with server.state.lock:
-                version = pipelines.upload_version(
-                    creds, filename=filename, data=data,
-                    pipeline_id=query(request, "pipelineid"), name=query(request, "name"),
-                    display_name=query(request, "display_name"),
-                    description=query(request, "description"), tags_text=query(request, "tags"),
-                    code_source_url=query(request, "code_source_url"))
-                body = wire.pipeline_version(version)
-        except UploadError as error:
-            return uploads.error(error)
-        return json_response(body)
 
-    add("POST", "/pipelines/upload_version", upload_version)
+    add("POST", "/pipelines/upload_version", uploads.version_handler(server, wire.pipeline_version))
     add("POST", "/pipelines/{pipeline_id}/versions", create_version)
     add("GET", "/pipelines/{pipeline_id}/versions", list_versions)
     add("GET", "/pipelines/{pipeline_id}/versions/{pipeline_version_id}", get_version)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 from emulator.errors import GrpcCode, KfpError, invalid_input
@@ -383,17 +385,22 @@ def paginate(query: ListQuery, listable: Listable, candidates: Iterable[T],
              key_of: Callable[[T], str]) -> Page[T]:
     """Filter, count, sort and cut one page; tie-break on the primary key like the SQL store."""
     _, accessor = listable.fields[query.sort_field]
-    rows = [item for item in candidates
-            if all(_predicate_matches(p, item, listable) for p in query.predicates)]
-    total = len(rows)
-    rows.sort(key=lambda item: (_sortable(accessor(item)), key_of(item)),
-              reverse=query.descending)
+    predicates = query.predicates
+    if predicates:
+        candidates = [item for item in candidates
+                      if all(_predicate_matches(p, item, listable) for p in predicates)]
+    # Each row's sort key, computed once: (sort value, primary key) is unique per row.
+    keyed = [((_sortable(accessor(item)), key_of(item)), item) for item in candidates]
+    total = len(keyed)
     if query.cursor is not None:
         cursor = (_sortable(query.cursor[0]), query.cursor[1])
         if query.descending:
-            rows = [r for r in rows if (_sortable(accessor(r)), key_of(r)) <= cursor]
+            keyed = [row for row in keyed if row[0] <= cursor]
         else:
-            rows = [r for r in rows if (_sortable(accessor(r)), key_of(r)) >= cursor]
+            keyed = [row for row in keyed if row[0] >= cursor]
+    # Only this page and the row after it need ordering (same as sorting all, then cutting).
+    pick = heapq.nlargest if query.descending else heapq.nsmallest
+    rows = [item for _, item in pick(query.page_size + 1, keyed, key=itemgetter(0))]
     page = rows[:query.page_size]
     next_token = ""
     if len(rows) > query.page_size:
