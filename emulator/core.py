@@ -93,10 +93,7 @@ class Emulator:
         current.namespaces = fresh.namespaces
         current.service_accounts = fresh.service_accounts
         current.profiles = fresh.profiles
-        current.rbac.cluster_roles = fresh.rbac.cluster_roles
-        current.rbac.roles = fresh.rbac.roles
-        current.rbac.bindings = fresh.rbac.bindings
-        current.rbac.cluster_bindings = fresh.rbac.cluster_bindings
+        current.rbac.replace_all(fresh.rbac)
         current.authorizer.clear_log()
 
     def export_state(self) -> dict[str, Any]:

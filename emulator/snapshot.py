@@ -28,6 +28,7 @@ from emulator.kube.rbac import (
     ClusterRole,
     ClusterRoleBinding,
     PolicyRule,
+    RbacStore,
     Role,
     RoleBinding,
     RoleRef,
@@ -104,9 +105,10 @@ def import_state(cluster: Cluster, kfp: KfpApiServer, data: Any) -> float:
         cluster.namespaces = built["namespaces"]
         cluster.service_accounts = built["service_accounts"]
         cluster.profiles = built["profiles"]
-        rbac = cluster.rbac
+        rbac = RbacStore()
         rbac.cluster_roles, rbac.roles = built["cluster_roles"], built["roles"]
         rbac.bindings, rbac.cluster_bindings = built["bindings"], built["cluster_bindings"]
+        cluster.rbac.replace_all(rbac)
         for collection, store in (("experiments", state.experiments), ("runs", state.runs),
                                   ("recurring_runs", state.recurring_runs),
                                   ("pipelines", state.pipelines)):

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.errors import GrpcCode, KfpError, UploadError
+from emulator.http.encoding import encode
 from emulator.kfp import messages
 from emulator.kfp.access import Credentials
 from emulator.kfp.server import KfpApiServer
@@ -19,11 +20,10 @@ JSON = "application/json"
 
 
 # One encoder for every response (json.dumps builds a new one per call for these options).
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(_ENCODER.encode(body), status_code=status, media_type=JSON, headers=headers)
+    return Response(encode(body), status_code=status, media_type=JSON, headers=headers)
 
 
 # Bytes an HTTP/1.1 header value cannot carry (uvicorn refuses them; tab is allowed).

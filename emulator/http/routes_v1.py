@@ -20,12 +20,14 @@ from emulator.http.common import (
     query_enum,
     run_async,
 )
+from emulator.http.encoding import EncodedMemo, page_json
 from emulator.http.routes_v2 import trigger_from
 from emulator.http.routing import Router
 from emulator.http.wire_v2 import page as page_of
+from emulator.http.wire_v2 import run_fingerprint
 from emulator.kfp import messages
 from emulator.kfp.auth_check import AUTH_RESOURCES, AUTH_VERBS
-from emulator.kfp.models import PipelineSource, RunMetric
+from emulator.kfp.models import PipelineSource, Run, RunMetric
 from emulator.kfp.pipelines import VersionRequest
 from emulator.kfp.recurring import RecurringRunRequest
 from emulator.kfp.runs import RunRequest
@@ -141,6 +143,11 @@ def register(router: Router, server: KfpApiServer) -> None:
 
     runs = server.runs
 
+    run_json: EncodedMemo[Run] = EncodedMemo(
+        lambda r: wire.run(r, experiment_name(r.experiment_id)),
+        lambda r: (*run_fingerprint(r), len(r.metrics), experiment_name(r.experiment_id)),
+        lambda r: r.id, lambda: server.state.generation)
+
     def render_run_detail(run: Any) -> Any:
         return wire.run_detail(run, experiment_name(run.experiment_id))
 
@@ -167,8 +174,7 @@ def register(router: Router, server: KfpApiServer) -> None:
         def operation() -> Any:
             scope = run_list_scope(kind, ref_id, "Failed to list v1beta1 runs")
             return runs.list(creds, **scope, **list_args(request, API))
-        return await guarded(server, operation, lambda page: page_of(
-            "runs", page, lambda r: wire.run(r, experiment_name(r.experiment_id))))
+        return await guarded(server, operation, lambda page: page_json("runs", page, run_json))
 
     def run_action(action: Any, render: Any = None) -> Any:
         async def handler(request: Request, **params: str) -> Response:

@@ -21,9 +21,10 @@ from emulator.http.common import (
     query_bool,
     run_async,
 )
+from emulator.http.encoding import EncodedMemo, RawJSON, page_json
 from emulator.http.routing import Router
 from emulator.kfp import messages
-from emulator.kfp.models import PipelineSource, Trigger
+from emulator.kfp.models import PipelineSource, Run, Trigger
 from emulator.kfp.pipelines import VersionRequest
 from emulator.kfp.recurring import RecurringRunRequest
 from emulator.kfp.runs import RunRequest
@@ -115,6 +116,11 @@ def register(router: Router, server: KfpApiServer) -> None:
     # -- runs ----------------------------------------------------------------------------------
 
     runs = server.runs
+    run_json = EncodedMemo(wire.run, wire.run_fingerprint, lambda r: r.id,
+                           lambda: server.state.generation)
+
+    def render_run(run: Run) -> RawJSON:
+        return RawJSON(run_json(run, remember=False))
 
     async def create_run(request: Request) -> Response:
         body = await body_of(request, messages.V2_RUN)
@@ -126,18 +132,18 @@ def register(router: Router, server: KfpApiServer) -> None:
             description=body.get("description", ""),
             service_account=body.get("service_account", ""),
         )
-        return await guarded(server, lambda: runs.create(creds, run_request), wire.run)
+        return await guarded(server, lambda: runs.create(creds, run_request), render_run)
 
     async def list_runs(request: Request) -> Response:
         creds = credentials(request, server)
         return await guarded(server, lambda: runs.list(
             creds, namespace=query(request, "namespace"),
             experiment_id=query(request, "experiment_id"), **list_args(request, API)),
-            lambda page: wire.page("runs", page, wire.run))
+            lambda page: page_json("runs", page, run_json))
 
     async def get_run(request: Request, run_id: str) -> Response:
         creds = credentials(request, server)
-        return await guarded(server, lambda: runs.get(creds, run_id), wire.run)
+        return await guarded(server, lambda: runs.get(creds, run_id), render_run)
 
     def run_action(action: Any) -> Any:
         async def handler(request: Request, run_id: str) -> Response:

@@ -38,36 +38,46 @@ def compile_path(path: str) -> tuple[re.Pattern[str], tuple[tuple[str, str], ...
 
 
 class Router:
+    """Routes bucketed by their first three path segments (``/apis/v2beta1/runs``), so a request
+    is matched against a handful of patterns.  Routes with a parameter among those segments (only
+    test controls) go to a per-two-segment fallback list, tried after the literal bucket."""
+
     def __init__(self) -> None:
-        self._routes: dict[str, list[Route]] = {}
+        self._literal: dict[str, list[Route]] = {}
+        self._fallback: dict[str, list[Route]] = {}
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         pattern, params = compile_path(path)
-        prefix = self._prefix(path)
-        self._routes.setdefault(prefix, []).append(Route(method, pattern, handler, params))
-
-    @staticmethod
-    def _prefix(path: str) -> str:
-        """Bucket routes by their first two segments (``/apis/v2beta1``): no route has a
-        parameter there, so a request's bucket is computed from its path alone."""
-        return "/".join(path.split("/")[:3])
+        route = Route(method, pattern, handler, params)
+        literal = _prefix(path, 3)
+        if "{" in literal:
+            self._fallback.setdefault(_prefix(path, 2), []).append(route)
+        else:
+            self._literal.setdefault(literal, []).append(route)
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         """The route, its parameters, and whether the path matched under another method."""
         path_matched = False
-        for route in self._routes.get(self._prefix(path), ()):
-            found = route.pattern.match(path)
-            if found is None:
-                continue
-            if route.method != method and not (method == "HEAD" and route.method == "GET"):
-                path_matched = True
-                continue
-            params = {keyword: found.group(group) for group, keyword in route.params}
-            return route, params, path_matched
+        for bucket in (self._literal.get(_prefix(path, 3), ()),
+                       self._fallback.get(_prefix(path, 2), ())):
+            for route in bucket:
+                found = route.pattern.match(path)
+                if found is None:
+                    continue
+                if route.method != method and not (method == "HEAD" and route.method == "GET"):
+                    path_matched = True
+                    continue
+                params = {keyword: found.group(group) for group, keyword in route.params}
+                return route, params, path_matched
         return None, {}, path_matched
 
     def routes(self) -> list[tuple[str, str]]:
-        return [(r.method, r.pattern.pattern) for rs in self._routes.values() for r in rs]
+        buckets = [*self._literal.values(), *self._fallback.values()]
+        return [(r.method, r.pattern.pattern) for bucket in buckets for r in bucket]
+
+
+def _prefix(path: str, segments: int) -> str:
+    return "/".join(path.split("/", segments + 1)[:segments + 1])
 
 
 async def dispatch(router: Router, request: Request, fallback: Fallback,

@@ -68,6 +68,11 @@ def run(r: Run) -> dict[str, Any]:
     return out
 
 
+def run_fingerprint(r: Run) -> tuple[Any, ...]:
+    """Everything about a run that can change after it was created."""
+    return (r.state, r.storage_state, r.finished_at, len(r.state_history), r.error_message)
+
+
 def trigger(t: Trigger) -> dict[str, Any]:
     schedule: dict[str, Any] = {}
     if t.start_time:

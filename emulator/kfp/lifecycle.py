@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
-
-from croniter import croniter
+from typing import Any
 
 from emulator.kfp.models import (
     TERMINAL_STATES,
@@ -62,6 +61,13 @@ def cron_fields(expression: str) -> tuple[str, bool]:
     if len(parts) == 5:
         parts.append("*")
     return " ".join(parts), True
+
+
+def croniter(*args: Any, **kwargs: Any) -> Any:
+    """``croniter.croniter``, imported on first use: it adds ~35 ms to the emulator's start."""
+    from croniter import croniter as imported
+
+    return imported(*args, **kwargs)
 
 
 def valid_cron(expression: str) -> bool:

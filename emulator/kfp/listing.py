@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import heapq
 import json
 from collections.abc import Callable, Iterable
@@ -34,6 +35,8 @@ class Listable:
     model_name: str
     fields: dict[str, tuple[str, Accessor]]
     key_column: str = "UUID"
+    # Fields that never change after creation: a store may keep its buckets sorted by them.
+    immutable: frozenset[str] = frozenset()
 
     def column(self, api_field: str) -> tuple[str, Accessor] | None:
         return self.fields.get(api_field)
@@ -381,11 +384,23 @@ def _decode_token(text: str, listable: Listable) -> dict[str, Any]:
     return token
 
 
+# (sort field, row key function) -> the scope's (keys, rows) in ascending key order.
+OrderedScope = Callable[[str, Callable[[Any], Any]], tuple[list[Any], list[Any]]]
+
+
 def paginate(query: ListQuery, listable: Listable, candidates: Iterable[T],
-             key_of: Callable[[T], str]) -> Page[T]:
-    """Filter, count, sort and cut one page; tie-break on the primary key like the SQL store."""
+             key_of: Callable[[T], str], ordered: OrderedScope | None = None) -> Page[T]:
+    """Filter, count, sort and cut one page; tie-break on the primary key like the SQL store.
+
+    ``ordered`` (from the store) serves an unfiltered list sorted by an immutable field from a
+    kept sort order, so a page costs a binary search instead of a sort of the whole scope.
+    """
     _, accessor = listable.fields[query.sort_field]
     predicates = query.predicates
+    if ordered is not None and not predicates and query.sort_field in listable.immutable:
+        keys, items = ordered(query.sort_field,
+                              lambda item: (_sortable(accessor(item)), key_of(item)))
+        return _page_from_order(query, listable, accessor, key_of, keys, items)
     if predicates:
         candidates = [item for item in candidates
                       if all(_predicate_matches(p, item, listable) for p in predicates)]
@@ -401,6 +416,26 @@ def paginate(query: ListQuery, listable: Listable, candidates: Iterable[T],
     # Only this page and the row after it need ordering (same as sorting all, then cutting).
     pick = heapq.nlargest if query.descending else heapq.nsmallest
     rows = [item for _, item in pick(query.page_size + 1, keyed, key=itemgetter(0))]
+    return _cut(query, listable, accessor, key_of, rows, total)
+
+
+def _page_from_order(query: ListQuery, listable: Listable, accessor: Accessor,
+                     key_of: Callable[[T], str], keys: list[Any], items: list[T]) -> Page[T]:
+    size = query.page_size + 1
+    if not query.descending:
+        start = 0 if query.cursor is None else bisect.bisect_left(
+            keys, (_sortable(query.cursor[0]), query.cursor[1]))
+        rows = items[start:start + size]
+    else:
+        end = len(items) if query.cursor is None else bisect.bisect_right(
+            keys, (_sortable(query.cursor[0]), query.cursor[1]))
+        rows = items[max(end - size, 0):end][::-1]
+    return _cut(query, listable, accessor, key_of, rows, len(items))
+
+
+def _cut(query: ListQuery, listable: Listable, accessor: Accessor, key_of: Callable[[T], str],
+         rows: list[T], total: int) -> Page[T]:
+    """The page, and the token naming the row after it (if any)."""
     page = rows[:query.page_size]
     next_token = ""
     if len(rows) > query.page_size:
@@ -429,6 +464,9 @@ def _predicate_matches(predicate: Predicate, item: Any, listable: Listable) -> b
 
 def _sortable(value: Any) -> tuple[int, Any]:
     """Order numbers before strings so mixed columns never raise."""
+    kind = type(value)
+    if kind is int or kind is float or kind is str:  # the common cases, checked cheaply
+        return (1, value) if kind is str else (0, value)
     if isinstance(value, bool):
         return (0, int(value))
     if isinstance(value, (int, float)):

@@ -43,7 +43,7 @@ V1_RUN_STATUS = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Experiment:
     id: str
     name: str
@@ -54,7 +54,7 @@ class Experiment:
     storage_state: StorageState = StorageState.AVAILABLE
 
 
-@dataclass
+@dataclass(slots=True)
 class PipelineSource:
     """What a run or recurring run executes: an inline spec or a reference to a stored version."""
 
@@ -69,13 +69,13 @@ class PipelineSource:
     pipeline_root: str = ""
 
 
-@dataclass
+@dataclass(slots=True)  # every run keeps several: slots save ~80 bytes each
 class StateChange:
     at: float
     state: RuntimeState
 
 
-@dataclass
+@dataclass(slots=True)
 class RunMetric:
     name: str
     node_id: str
@@ -83,7 +83,7 @@ class RunMetric:
     format: str = "UNSPECIFIED"
 
 
-@dataclass
+@dataclass(slots=True)
 class Run:
     id: str
     name: str
@@ -111,7 +111,7 @@ class Run:
         return f"{slug or 'run'}-{self.id[:8]}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Trigger:
     cron: str = ""
     interval_seconds: int = 0
@@ -123,7 +123,7 @@ class Trigger:
         return bool(self.cron)
 
 
-@dataclass
+@dataclass(slots=True)
 class RecurringRun:
     id: str
     name: str
@@ -142,7 +142,7 @@ class RecurringRun:
     last_fired_at: float = 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class Pipeline:
     id: str
     name: str
@@ -153,7 +153,7 @@ class Pipeline:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class PipelineVersion:
     id: str
     pipeline_id: str

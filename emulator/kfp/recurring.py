@@ -25,7 +25,8 @@ RECURRING_RUN_LISTABLE = Listable("Job", {
     "created_at": ("CreatedAtInSec", lambda j: int(j.created_at)),
     "updated_at": ("UpdatedAtInSec", lambda j: int(j.updated_at)),
     "description": ("Description", lambda j: j.description),
-})
+}, immutable=frozenset({"id", "recurring_run_id", "name", "display_name", "created_at",
+                        "description"}))
 
 
 @dataclass
@@ -179,9 +180,9 @@ class RecurringRunService:
                 if is_empty_namespace(scope_namespace):
                     raise invalid_input(EMPTY_NAMESPACE)
                 self._sar(creds, scope_namespace, "list", "")
-            candidates = list_candidates(self.state, self.state.recurring_runs, experiment_id,
-                                         scope_namespace)
-            return paginate(query, RECURRING_RUN_LISTABLE, candidates, lambda j: j.id)
+            candidates, ordered = list_candidates(self.state, self.state.recurring_runs,
+                                                  experiment_id, scope_namespace)
+            return paginate(query, RECURRING_RUN_LISTABLE, candidates, lambda j: j.id, ordered)
         except KfpError as error:
             raise error.wrap("Failed to list jobs") from None
 

@@ -56,7 +56,8 @@ RUN_LISTABLE = Listable("Run", {
     "recurring_run_id": ("JobUUID", lambda r: r.recurring_run_id),
     "state_history": ("StateHistory", lambda r: ",".join(s.state.value for s in r.state_history)),
     "runtime_details": ("RuntimeDetails", lambda r: ""),
-})
+}, immutable=frozenset({"run_id", "id", "display_name", "name", "created_at", "scheduled_at",
+                        "description", "namespace", "experiment_id", "recurring_run_id"}))
 
 
 @dataclass
@@ -245,9 +246,9 @@ class RunService:
                     raise error.wrap("Failed to list runs due to authorization error. Check if "
                                      f"you have permission to access namespace "
                                      f"{scope_namespace}") from None
-            candidates = list_candidates(self.state, self.state.runs, experiment_id,
-                                         scope_namespace)
-            return paginate(query, RUN_LISTABLE, candidates, lambda r: r.id)
+            candidates, ordered = list_candidates(self.state, self.state.runs, experiment_id,
+                                                  scope_namespace)
+            return paginate(query, RUN_LISTABLE, candidates, lambda r: r.id, ordered)
         except KfpError as error:
             raise error.wrap(_top(api, "Failed to list runs", "Failed to list v1beta1 runs")) \
                 from None

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from emulator.errors import not_found
+from emulator.kfp.listing import OrderedScope
 from emulator.kfp.state import KfpState
 from emulator.kfp.store import NamespacedStore, Stored
 
@@ -28,13 +29,14 @@ def list_namespace(state: KfpState, experiment_id: str, namespace: str) -> str:
 
 
 def list_candidates(state: KfpState, store: NamespacedStore[T], experiment_id: str,
-                    namespace: str) -> Iterable[T]:
-    """Only the experiment's or the namespace's bucket is touched (single-user: everything)."""
+                    namespace: str) -> tuple[Iterable[T], OrderedScope | None]:
+    """Only the experiment's or the namespace's bucket is touched (single-user: everything),
+    with the store's kept sort order of that bucket."""
     if experiment_id:
-        return store.in_group(experiment_id)
+        return store.in_group(experiment_id), store.ordered(group=experiment_id)
     if state.config.multiuser:
-        return store.in_namespace(namespace)
-    return store
+        return store.in_namespace(namespace), store.ordered(namespace=namespace)
+    return store, None
 
 
 def owner_namespace(state: KfpState, namespace: str, experiment_id: str) -> str | None:

@@ -85,6 +85,9 @@ class KfpState:
     # Python API and control endpoints may be called from other threads.
     lock: threading.RLock = field(default_factory=threading.RLock)
     default_experiment_id: str = ""
+    # Bumped whenever the whole state is replaced (reset, import): memos keyed by id must not
+    # survive it, since an imported object may reuse an id with other content.
+    generation: int = 0
 
     def now(self) -> float:
         return self.clock.now()
@@ -99,3 +102,4 @@ class KfpState:
         self.versions.clear()
         self.clock.clear()
         self.default_experiment_id = ""
+        self.generation += 1

@@ -156,51 +156,66 @@ class Decision:
 
 
 class RbacStore:
-    """ClusterRoles, Roles and bindings, with bindings indexed by namespace."""
+    """ClusterRoles, Roles and bindings, with bindings indexed by namespace.
+
+    Change it only through these methods: each bumps ``revision``, which keys the caches of
+    aggregated rules and of access decisions.
+    """
 
     def __init__(self) -> None:
         self.cluster_roles: dict[str, ClusterRole] = {}
         self.roles: dict[str, dict[str, Role]] = {}
         self.bindings: dict[str, dict[str, RoleBinding]] = {}
         self.cluster_bindings: dict[str, ClusterRoleBinding] = {}
-        # name -> (fingerprint of the ClusterRoles it was computed from, aggregated rules)
-        self._aggregated: dict[str, tuple[tuple[Any, ...], list[PolicyRule]]] = {}
+        self.revision = 0
+        # name -> (revision it was computed at, aggregated rules)
+        self._aggregated: dict[str, tuple[int, list[PolicyRule]]] = {}
+
+    def _changed(self) -> None:
+        self.revision += 1
 
     def put_cluster_role(self, role: ClusterRole) -> None:
         self.cluster_roles[role.name] = role
+        self._changed()
 
     def put_role(self, role: Role) -> None:
         self.roles.setdefault(role.namespace, {})[role.name] = role
+        self._changed()
 
     def put_binding(self, binding: RoleBinding) -> None:
         self.bindings.setdefault(binding.namespace, {})[binding.name] = binding
+        self._changed()
 
     def delete_binding(self, namespace: str, name: str) -> bool:
-        return self.bindings.get(namespace, {}).pop(name, None) is not None
+        removed = self.bindings.get(namespace, {}).pop(name, None) is not None
+        self._changed()
+        return removed
 
     def put_cluster_binding(self, binding: ClusterRoleBinding) -> None:
         self.cluster_bindings[binding.name] = binding
+        self._changed()
 
     def drop_namespace(self, namespace: str) -> None:
         self.roles.pop(namespace, None)
         self.bindings.pop(namespace, None)
+        self._changed()
+
+    def replace_all(self, other: RbacStore) -> None:
+        """Take over another store's objects (reset, snapshot import)."""
+        self.cluster_roles, self.roles = other.cluster_roles, other.roles
+        self.bindings, self.cluster_bindings = other.bindings, other.cluster_bindings
+        self._changed()
 
     def effective_cluster_rules(self, name: str) -> list[PolicyRule]:
         """Own rules plus those of every ClusterRole selected by the aggregation rule.
 
-        Aggregation scans every ClusterRole, on every SubjectAccessReview, so the result is
-        cached against the ClusterRole objects it came from (held, so ids are not reused);
-        ClusterRoles are replaced (``put_cluster_role``, snapshot import, reset), not edited.
+        Aggregation scans every ClusterRole, so the result is kept until the store changes.
         """
-        fingerprint = tuple((role, len(role.rules), len(role.labels), len(role.aggregate_from))
-                            for role in self.cluster_roles.values())
         cached = self._aggregated.get(name)
-        if cached is not None and len(cached[0]) == len(fingerprint) and all(
-                a[0] is b[0] and a[1:] == b[1:]
-                for a, b in zip(cached[0], fingerprint, strict=True)):
+        if cached is not None and cached[0] == self.revision:
             return cached[1]
         rules = self._aggregate(name)
-        self._aggregated[name] = (fingerprint, rules)
+        self._aggregated[name] = (self.revision, rules)
         return rules
 
     def _aggregate(self, name: str) -> list[PolicyRule]:

@@ -141,3 +141,41 @@ def test_v1_filters_use_op_and_v2_filters_use_operation() -> None:
     assert parse_list_query(ROWS, filter_text=v1, api_version="v1beta1").predicates
     with pytest.raises(KfpError):
         parse_list_query(ROWS, filter_text=v1, api_version="v2beta1")
+
+
+def _walk(rows: list[Row], sort_by: str, size: int, store: object | None) -> list[str]:
+    from emulator.kfp.store import NamespacedStore
+
+    assert store is None or isinstance(store, NamespacedStore)
+    seen: list[str] = []
+    token = ""
+    while True:
+        query = parse_list_query(IMMUTABLE_ROWS, page_token=token, page_size=size,
+                                 sort_by=sort_by)
+        ordered = store.ordered(namespace="ns") if store is not None else None
+        page = paginate(query, IMMUTABLE_ROWS, rows, lambda r: r.id, ordered)
+        assert page.total_size == len(rows)
+        seen += [r.id for r in page.items]
+        token = page.next_page_token
+        if not token:
+            return seen
+
+
+IMMUTABLE_ROWS = Listable(ROWS.model_name, ROWS.fields,
+                          immutable=frozenset({"id", "name", "created_at"}))
+
+
+@pytest.mark.parametrize("sort_by", ["created_at", "created_at desc", "name", "name desc", "id"])
+@pytest.mark.parametrize("size", [1, 3, 7, 50])
+def test_kept_sort_orders_page_exactly_like_a_full_sort(sort_by: str, size: int) -> None:
+    from emulator.kfp.store import NamespacedStore
+
+    store: NamespacedStore[Row] = NamespacedStore()
+    rows = _rows(23)
+    for row in rows:
+        store.add(row)
+    assert _walk(rows, sort_by, size, store) == _walk(rows, sort_by, size, None)
+    # The kept order follows the bucket: a removed row disappears from the next walk.
+    store.remove(rows[5].id)
+    remaining = [r for r in rows if r.id != rows[5].id]
+    assert _walk(remaining, sort_by, size, store) == _walk(remaining, sort_by, size, None)
