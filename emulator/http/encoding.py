@@ -41,7 +41,7 @@ class EncodedMemo(Generic[T]):
 
     def __init__(self, render: Callable[[T], dict[str, Any]],
                  fingerprint: Callable[[T], Hashable], key: Callable[[T], str],
-                 generation: Callable[[], int], max_entries: int = 24_576) -> None:
+                 generation: Callable[[], int], max_entries: int = 8192) -> None:
         self._render = render
         self._fingerprint = fingerprint
         self._key = key
@@ -73,6 +73,31 @@ class EncodedMemo(Generic[T]):
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+class PageMemo:
+    """Whole encoded pages by a key that changes whenever anything on them could.
+
+    Bounded by bytes (pages may hold 200 runs with inline specs): oldest pages go first.
+    """
+
+    def __init__(self, max_bytes: int = 16 << 20) -> None:
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._entries: dict[Hashable, RawJSON] = {}
+
+    def get(self, key: Hashable, build: Callable[[], RawJSON]) -> RawJSON:
+        hit = self._entries.get(key)
+        if hit is not None:
+            return hit
+        page = build()
+        if len(page.data) <= self._max_bytes:
+            self._entries[key] = page
+            self._bytes += len(page.data)
+            while self._bytes > self._max_bytes:
+                oldest = next(iter(self._entries))
+                self._bytes -= len(self._entries.pop(oldest).data)
+        return page
 
 
 def page_json(items_key: str, page: Page[T], encode_item: Callable[[T], bytes]) -> RawJSON:

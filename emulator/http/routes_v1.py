@@ -63,13 +63,13 @@ def source_from_v1(body: dict[str, Any]) -> PipelineSource:
     )
 
 
-def run_list_scope(kind: str | None, ref_id: str, top: str) -> dict[str, str]:
-    """Runs and jobs are listed by an EXPERIMENT or NAMESPACE key; other known types scope
-    nothing (so multi-user mode answers 400) and an UNKNOWN type is rejected outright."""
+def run_list_scope(kind: str | None, ref_id: str, top: str) -> tuple[str, str]:
+    """(namespace, experiment_id): runs and jobs are listed by an EXPERIMENT or NAMESPACE key;
+    other known types scope nothing (so multi-user mode answers 400) and an UNKNOWN type is
+    rejected outright."""
     if kind == "UNKNOWN_RESOURCE_TYPE":
         raise invalid_input(f"Unrecognized resource reference type {kind}").wrap(top)
-    return {"namespace": ref_id if kind == "NAMESPACE" else "",
-            "experiment_id": ref_id if kind == "EXPERIMENT" else ""}
+    return (ref_id if kind == "NAMESPACE" else "", ref_id if kind == "EXPERIMENT" else "")
 
 
 def register(router: Router, server: KfpApiServer) -> None:
@@ -172,8 +172,9 @@ def register(router: Router, server: KfpApiServer) -> None:
         kind, ref_id = reference_key(request)
 
         def operation() -> Any:
-            scope = run_list_scope(kind, ref_id, "Failed to list v1beta1 runs")
-            return runs.list(creds, **scope, **list_args(request, API))
+            namespace, experiment_id = run_list_scope(kind, ref_id, "Failed to list v1beta1 runs")
+            return runs.list(creds, namespace=namespace, experiment_id=experiment_id,
+                             **list_args(request, API))
         return await guarded(server, operation, lambda page: page_json("runs", page, run_json))
 
     def run_action(action: Any, render: Any = None) -> Any:
@@ -242,8 +243,9 @@ def register(router: Router, server: KfpApiServer) -> None:
         kind, ref_id = reference_key(request)
 
         def operation() -> Any:
-            scope = run_list_scope(kind, ref_id, "Failed to list jobs")
-            return jobs.list(creds, **scope, **list_args(request, API))
+            namespace, experiment_id = run_list_scope(kind, ref_id, "Failed to list jobs")
+            return jobs.list(creds, namespace=namespace, experiment_id=experiment_id,
+                             **list_args(request, API))
         return await guarded(server, operation,
                              lambda page: page_of("jobs", page, render_job))
 

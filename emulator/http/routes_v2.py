@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -21,10 +22,11 @@ from emulator.http.common import (
     query_bool,
     run_async,
 )
-from emulator.http.encoding import EncodedMemo, RawJSON, page_json
+from emulator.http.encoding import EncodedMemo, PageMemo, RawJSON, page_json
 from emulator.http.routing import Router
 from emulator.kfp import messages
-from emulator.kfp.models import PipelineSource, Run, Trigger
+from emulator.kfp.listing import Page
+from emulator.kfp.models import ChangeCounter, PipelineSource, Run, Trigger
 from emulator.kfp.pipelines import VersionRequest
 from emulator.kfp.recurring import RecurringRunRequest
 from emulator.kfp.runs import RunRequest
@@ -119,6 +121,8 @@ def register(router: Router, server: KfpApiServer) -> None:
     run_json = EncodedMemo(wire.run, wire.run_fingerprint, lambda r: r.id,
                            lambda: server.state.generation)
 
+    pages = PageMemo()
+
     def render_run(run: Run) -> RawJSON:
         return RawJSON(run_json(run, remember=False))
 
@@ -136,10 +140,16 @@ def register(router: Router, server: KfpApiServer) -> None:
 
     async def list_runs(request: Request) -> Response:
         creds = credentials(request, server)
+        def present(compute: Callable[[], Page[Run]]) -> RawJSON:
+            # A page is the same for every caller allowed to list it, so once the list (and its
+            # authorization) succeeded, a page encoded while no run changed is sent again.
+            key = (request.scope["query_string"], ChangeCounter.value,
+                   server.state.runs.revision, server.state.generation)
+            return pages.get(key, lambda: page_json("runs", compute(), run_json))
         return await guarded(server, lambda: runs.list(
             creds, namespace=query(request, "namespace"),
-            experiment_id=query(request, "experiment_id"), **list_args(request, API)),
-            lambda page: page_json("runs", page, run_json))
+            experiment_id=query(request, "experiment_id"), present=present,
+            **list_args(request, API)), lambda response: response)
 
     async def get_run(request: Request, run_id: str) -> Response:
         creds = credentials(request, server)

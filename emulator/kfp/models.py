@@ -83,6 +83,17 @@ class RunMetric:
     format: str = "UNSPECIFIED"
 
 
+class ChangeCounter:
+    """Counts assignments to the fields of runs, process-wide.
+
+    A page of runs encoded while the count stood still is still valid: encoders compare the
+    count instead of visiting every run of the page.  List fields are only ever changed together
+    with an assignment (``state_history`` with ``state``) or replaced (``metrics``).
+    """
+
+    value = 0
+
+
 @dataclass(slots=True)
 class Run:
     id: str
@@ -103,6 +114,10 @@ class Run:
     # Final state the lifecycle drives the run to (tests may choose FAILED).
     outcome: RuntimeState = RuntimeState.SUCCEEDED
     error_message: str = ""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        ChangeCounter.value += 1
 
     @property
     def k8s_name(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -232,7 +232,10 @@ class RunService:
 
     def list(self, creds: Credentials, *, namespace: str = "", experiment_id: str = "",
              page_token: str = "", page_size: object = None, sort_by: str = "",
-             filter_text: str = "", api: str = "v2beta1") -> Page[Run]:
+             filter_text: str = "", api: str = "v2beta1",
+             present: Callable[[Callable[[], Page[Run]]], Any] | None = None) -> Any:
+        """The page of runs, or what ``present`` makes of it once the list is authorized:
+        ``present`` receives the page's computation and may answer from a memo instead."""
         try:
             query = parse_list_query(RUN_LISTABLE, page_token=page_token, page_size=page_size,
                                      sort_by=sort_by, filter_text=filter_text, api_version=api)
@@ -248,7 +251,10 @@ class RunService:
                                      f"{scope_namespace}") from None
             candidates, ordered = list_candidates(self.state, self.state.runs, experiment_id,
                                                   scope_namespace)
-            return paginate(query, RUN_LISTABLE, candidates, lambda r: r.id, ordered)
+
+            def compute() -> Page[Run]:
+                return paginate(query, RUN_LISTABLE, candidates, lambda r: r.id, ordered)
+            return compute() if present is None else present(compute)
         except KfpError as error:
             raise error.wrap(_top(api, "Failed to list runs", "Failed to list v1beta1 runs")) \
                 from None
@@ -326,7 +332,7 @@ class RunService:
                                             f"Metric {metric.name} of node {metric.node_id} "
                                             "was already reported"))
             else:
-                run.metrics.append(metric)
+                run.metrics = [*run.metrics, metric]  # replaced, so the change is counted
                 results.append(MetricResult(metric.name, metric.node_id, "OK"))
         return results
 

@@ -30,6 +30,8 @@ class NamespacedStore(Generic[T]):
         self._by_group: dict[str, dict[str, T]] = {}
         # Kept sort orders of buckets: (bucket, field) -> (bucket revision, keys, items).
         self._revisions: dict[tuple[str, str], int] = {}
+        # Bumped on every add and remove, in any bucket.
+        self.revision = 0
         self._orders: dict[tuple[tuple[str, str], str], tuple[int, list[Any], list[T]]] = {}
 
     def __len__(self) -> int:
@@ -39,6 +41,7 @@ class NamespacedStore(Generic[T]):
         return iter(list(self._by_id.values()))
 
     def _touch(self, obj: T) -> None:
+        self.revision += 1
         for bucket in self._buckets_of(obj):
             self._revisions[bucket] = self._revisions.get(bucket, 0) + 1
 
@@ -112,5 +115,6 @@ class NamespacedStore(Generic[T]):
         self._by_group.clear()
         self._orders.clear()
         # Revisions keep counting: an order cached before the clear can never match again.
+        self.revision += 1
         for bucket in self._revisions:
             self._revisions[bucket] += 1

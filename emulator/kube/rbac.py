@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -135,7 +136,7 @@ class ResourceAttributes:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per authorized request: cheap to build
 class Decision:
     """One recorded authorization decision."""
 
@@ -237,11 +238,12 @@ class RbacStore:
                 )
         return rules
 
-    def rules_for(self, ref: RoleRef, namespace: str) -> list[PolicyRule]:
+    def rules_for(self, ref: RoleRef, namespace: str) -> Sequence[PolicyRule]:
+        """The rules a binding grants (read-only: the ClusterRole list is the cached one)."""
         if ref.kind == "ClusterRole":
-            return list(self.effective_cluster_rules(ref.name))
+            return self.effective_cluster_rules(ref.name)
         role = self.roles.get(namespace, {}).get(ref.name)
-        return list(role.rules) if role else []
+        return role.rules if role else ()
 
 
 class Authorizer:
