@@ -11,9 +11,7 @@ the emulator recorded, and -- for writes -- that a denied request changed nothin
 
 from __future__ import annotations
 
-import base64
 import itertools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,9 +37,8 @@ from emulator.testing import (
     assert_error,
     assert_unauthenticated,
 )
+from tests.support.api import PACKAGE_URL, SPEC, SPEC_TEXT, V1, V2, ok
 
-V1 = "/apis/v1beta1"
-V2 = "/apis/v2beta1"
 NS = "alice"
 SYSTEM_NS = "kubeflow"
 SHARED_ADMIN = "pipeline-admin@example.com"  # kubeflow-edit in the KFP system namespace
@@ -49,15 +46,6 @@ GROUP = "pipelines.kubeflow.org"
 EMPTY_IDENTITY = "Failed to check authorization. User identity is empty in the request header"
 NO_HEADER = "Request header error: there is no user identity header."
 
-SPEC: dict[str, Any] = {
-    "pipelineInfo": {"name": "hello-world"},
-    "root": {"dag": {"tasks": {}}},
-    "schemaVersion": "2.1.0",
-    "sdkVersion": "kfp-2.7.0",
-    "components": {},
-}
-SPEC_TEXT = json.dumps(SPEC)
-PACKAGE_URL = "data:application/json;base64," + base64.b64encode(SPEC_TEXT.encode()).decode()
 
 _serial = itertools.count(1)
 
@@ -66,14 +54,6 @@ Ctx = dict[str, Any]
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{next(_serial)}"
-
-
-def ok(response: requests.Response) -> dict[str, Any]:
-    assert response.status_code == 200, (
-        f"{response.request.method} {response.url} -> {response.status_code}: {response.text}")
-    body = response.json()
-    assert isinstance(body, dict)
-    return body
 
 
 def v1_ref(kind: str, ref_id: str, relationship: str = "OWNER") -> dict[str, Any]:

@@ -30,9 +30,8 @@ from emulator.testing import (
     running_env,
     standard_profiles,
 )
+from tests.support.api import V1, V2, ok
 
-V1 = "/apis/v1beta1"
-V2 = "/apis/v2beta1"
 NS = "alice"
 HEADER = "kubeflow-userid"
 EMPTY_IDENTITY = "Failed to check authorization. User identity is empty in the request header"
@@ -41,14 +40,6 @@ EDITOR_SA_USER = "system:serviceaccount:alice:default-editor"
 VIEWER_SA_USER = "system:serviceaccount:alice:default-viewer"
 IAP_HEADER = "x-goog-authenticated-user-email"
 IAP_PREFIX = "accounts.google.com:"
-
-
-def ok(response: requests.Response) -> dict[str, Any]:
-    assert response.status_code == 200, (
-        f"{response.request.method} {response.url} -> {response.status_code}: {response.text}")
-    body = response.json()
-    assert isinstance(body, dict)
-    return body
 
 
 def mint(env: KfpTestEnv, **request: Any) -> str:

@@ -17,28 +17,12 @@ import pytest
 import requests
 
 from emulator.testing import KfpTestEnv, assert_error
+from tests.support.api import SPEC, V1, V2, ok
 
-V1 = "/apis/v1beta1"
-V2 = "/apis/v2beta1"
 NS = "alice"
 EPOCH = "1970-01-01T00:00:00Z"
 TERMINAL = {"SUCCEEDED", "FAILED", "SKIPPED", "CANCELED"}
 
-SPEC: dict[str, Any] = {
-    "pipelineInfo": {"name": "hello-world"},
-    "root": {"dag": {"tasks": {}}},
-    "schemaVersion": "2.1.0",
-    "sdkVersion": "kfp-2.7.0",
-    "components": {},
-}
-
-
-def ok(response: requests.Response) -> dict[str, Any]:
-    assert response.status_code == 200, (
-        f"{response.request.method} {response.url} -> {response.status_code}: {response.text}")
-    body = response.json()
-    assert isinstance(body, dict)
-    return body
 
 
 def ts(seconds: float) -> str:

@@ -6,8 +6,6 @@ emulator server with the standard Profiles.
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,33 +24,15 @@ from emulator.testing import (
     running_env,
     standard_profiles,
 )
+from tests.support.api import PACKAGE_URL, SPEC, SPEC_TEXT, V1, V2, ok
 
-V1 = "/apis/v1beta1"
-V2 = "/apis/v2beta1"
 NS = "alice"
 SYSTEM_NS = "kubeflow"
 SHARED_ADMIN = "pipeline-admin@example.com"
 DEFAULT_DESCRIPTION = "All runs created without specifying an experiment will be grouped here."
 NAMESPACE_REQUIRED = "Namespace is required for pipeline operations"
 
-SPEC: dict[str, Any] = {
-    "pipelineInfo": {"name": "hello-world"},
-    "root": {"dag": {"tasks": {}}},
-    "schemaVersion": "2.1.0",
-    "sdkVersion": "kfp-2.7.0",
-    "components": {},
-}
-SPEC_TEXT = json.dumps(SPEC)
-PACKAGE_URL = "data:application/json;base64," + base64.b64encode(SPEC_TEXT.encode()).decode()
 PERIODIC = {"periodic_schedule": {"interval_second": "3600"}}
-
-
-def ok(response: requests.Response) -> dict[str, Any]:
-    assert response.status_code == 200, (
-        f"{response.request.method} {response.url} -> {response.status_code}: {response.text}")
-    body = response.json()
-    assert isinstance(body, dict)
-    return body
 
 
 def decisions(env: KfpTestEnv) -> list[dict[str, Any]]:
