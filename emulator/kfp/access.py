@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from emulator.config import EmulatorConfig
-from emulator.errors import GrpcCode, KfpError, permission_denied, unauthenticated
+from emulator.errors import permission_denied, unauthenticated
 from emulator.kube.cluster import Cluster
 from emulator.kube.rbac import ResourceAttributes
 
@@ -101,6 +101,3 @@ class AccessControl:
                 f"User '{user}' is not authorized with reason: {decision.sar_reason} "
                 f"(request: {attrs.go_repr()})")
 
-
-def is_denial(error: KfpError) -> bool:
-    return error.code in (GrpcCode.PERMISSION_DENIED, GrpcCode.UNAUTHENTICATED)

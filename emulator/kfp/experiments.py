@@ -196,6 +196,3 @@ class ExperimentService:
             raise error.wrap(texts_for(api).unarchive) from None
         # Only the experiment: its runs stay archived and its recurring runs stay disabled.
         experiment.storage_state = StorageState.AVAILABLE
-
-    def not_found(self, experiment_id: str) -> KfpError:
-        return _not_found("Experiment", experiment_id)

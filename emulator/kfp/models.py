@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -88,10 +89,17 @@ class ChangeCounter:
 
     A page of runs encoded while the count stood still is still valid: encoders compare the
     count instead of visiting every run of the page.  List fields are only ever changed together
-    with an assignment (``state_history`` with ``state``) or replaced (``metrics``).
+    with an assignment (``state_history`` with ``state``) or replaced (``metrics``).  Each change
+    stores a never-used value drawn atomically, so emulators on several threads cannot make two
+    changes look like none.
     """
 
     value = 0
+    _ticks = itertools.count(1)
+
+    @classmethod
+    def tick(cls) -> None:
+        cls.value = next(cls._ticks)
 
 
 @dataclass(slots=True)
@@ -117,7 +125,7 @@ class Run:
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
-        ChangeCounter.value += 1
+        ChangeCounter.tick()
 
     @property
     def k8s_name(self) -> str:
