@@ -184,10 +184,6 @@ def _page_size_value(size: int) -> int:
     return min(size, MAX_PAGE_SIZE)
 
 
-def _page_size(raw: Any) -> int:
-    return _page_size_value(_parse_page_size(raw))
-
-
 def _sort_spec(listable: Listable, sort_by: str) -> tuple[str, str, bool]:
     """``NewOptions``: sort_by is lower-cased, then split on whitespace."""
     parts = sort_by.lower().split()
@@ -224,17 +220,6 @@ def _go_query_unescape(text: str) -> str:
         out.extend(b" " if char == "+" else char.encode())
         index += 1
     return out.decode("utf-8", errors="replace")
-
-
-def parse_filter(listable: Listable, text: str,
-                 api_version: str) -> tuple[tuple[Predicate, ...], Any]:
-    """Parse a ``filter`` query value; returns the predicates and a canonical JSON form."""
-    predicates = parse_filter_predicates(text, api_version)
-    for predicate in predicates:
-        if listable.column(predicate.key) is None and not predicate.key.startswith("tags."):
-            raise invalid_input(f'no support for filtering on unrecognized field '
-                                f'"{predicate.key}"')
-    return predicates, _canonical(listable, predicates)
 
 
 def parse_filter_predicates(text: str, api_version: str) -> tuple[Predicate, ...]:
