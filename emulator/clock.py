@@ -38,10 +38,6 @@ class Clock:
         self._queue: list[_Scheduled] = []
         self._seq = itertools.count()
 
-    @property
-    def follows_wall_clock(self) -> bool:
-        return self._follow
-
     def now(self) -> float:
         return time.time() + self._offset if self._follow else self._frozen
 
@@ -109,5 +105,3 @@ def parse_rfc3339(value: str) -> float:
         raise ValueError(f"timestamp {value!r} has no time zone")
     return parsed.timestamp()
 
-
-EPOCH = rfc3339(0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 MANIFEST_USERID_HEADER = "kubeflow-userid"
@@ -63,9 +63,6 @@ class EmulatorConfig:
             values[field.name] = _env_bool(raw) if field.type in ("bool", bool) else raw
         values.update(overrides)
         return cls(**values)
-
-    def with_changes(self, **changes: Any) -> EmulatorConfig:
-        return replace(self, **changes)
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -121,10 +121,6 @@ def unauthenticated(message: str, cause: str | None = None) -> KfpError:
     return KfpError(GrpcCode.UNAUTHENTICATED, message, internal)
 
 
-def unavailable(cause: str) -> KfpError:
-    return KfpError(GrpcCode.UNAVAILABLE, "Service unavailable", f"ServiceUnavailable: {cause}")
-
-
 class UploadError(Exception):
     """Errors of the multipart upload and artifact handlers: ``{error_message, error_details}``.
 

@@ -71,11 +71,6 @@ class Router:
                 return route, params, path_matched
         return None, {}, path_matched
 
-    def routes(self) -> list[tuple[str, str]]:
-        buckets = [*self._literal.values(), *self._fallback.values()]
-        return [(r.method, r.pattern.pattern) for bucket in buckets for r in bucket]
-
-
 def _prefix(path: str, segments: int) -> str:
     return "/".join(path.split("/", segments + 1)[:segments + 1])
 

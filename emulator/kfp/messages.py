@@ -40,9 +40,6 @@ class Enum:
     values: tuple[str, ...]
     numbers: tuple[int, ...] = ()
 
-    def number_of(self, name: str) -> int:
-        return self.numbers[self.values.index(name)] if self.numbers else self.values.index(name)
-
     def name_of(self, number: int) -> str | None:
         numbers = self.numbers or tuple(range(len(self.values)))
         return self.values[numbers.index(number)] if number in numbers else None
