@@ -71,6 +71,7 @@ class Router:
                 return route, params, path_matched
         return None, {}, path_matched
 
+
 def _prefix(path: str, segments: int) -> str:
     return "/".join(path.split("/", segments + 1)[:segments + 1])
 
