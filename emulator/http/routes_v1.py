@@ -321,8 +321,6 @@ def register(router: Router, server: KfpApiServer) -> None:
         return await guarded(server, lambda: pipelines.set_default_version(
             creds, pipeline_id, version_id))
 
-
-
     add("POST", "/pipelines", create_pipeline)
     add("GET", "/pipelines", list_pipelines)
     add("POST", "/pipelines/upload", uploads.pipeline_handler(server, render_pipeline))

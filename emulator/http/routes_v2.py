@@ -140,6 +140,7 @@ def register(router: Router, server: KfpApiServer) -> None:
 
     async def list_runs(request: Request) -> Response:
         creds = credentials(request, server)
+
         def present(compute: Callable[[], Page[Run]]) -> RawJSON:
             # A page is the same for every caller allowed to list it, so once the list (and its
             # authorization) succeeded, a page encoded while no run changed is sent again.
@@ -275,7 +276,6 @@ def register(router: Router, server: KfpApiServer) -> None:
         cascade = query_bool(request, "cascade")
         return await guarded(server, lambda: pipelines.delete(creds, pipeline_id, cascade))
 
-
     add("POST", "/pipelines", create_pipeline)
     add("POST", "/pipelines/create", create_pipeline_and_version)
     add("POST", "/pipelines/upload", uploads.pipeline_handler(server, wire.pipeline))
@@ -323,7 +323,6 @@ def register(router: Router, server: KfpApiServer) -> None:
         creds = credentials(request, server)
         return await guarded(server, lambda: pipelines.update_version(
             creds, pipeline_version_pipeline_version_id, body), wire.pipeline_version)
-
 
     add("POST", "/pipelines/upload_version", uploads.version_handler(server, wire.pipeline_version))
     add("POST", "/pipelines/{pipeline_id}/versions", create_version)
