@@ -30,7 +30,7 @@ class Emulator:
                  profiles: list[ProfileSpec] | None = None) -> None:
         self.config = config or EmulatorConfig()
         self.clock = clock or Clock()
-        self.cluster = Cluster(self.config.pod_namespace)
+        self.cluster = Cluster(self.config.pod_namespace, self.clock.now)
         self.kfp = KfpApiServer(self.config, self.cluster, self.clock)
         self._initial_profiles = list(profiles or [])
         for spec in self._initial_profiles:
@@ -80,21 +80,11 @@ class Emulator:
         """Forget every KFP object and every cluster change; keep the initial profiles."""
         with self.kfp.state.lock:
             self.kfp.state.clear()
-            fresh = Cluster(self.config.pod_namespace)
             # User tokens stay valid; ServiceAccount tokens die with their recreated accounts.
-            fresh.tokens.key = self.cluster.tokens.key
-            self._adopt_cluster(fresh)
+            self.cluster.reset()
             for spec in self._initial_profiles:
                 self.add_profile(spec)
             self.kfp.start()
-
-    def _adopt_cluster(self, fresh: Cluster) -> None:
-        current = self.cluster
-        current.namespaces = fresh.namespaces
-        current.service_accounts = fresh.service_accounts
-        current.profiles = fresh.profiles
-        current.rbac.replace_all(fresh.rbac)
-        current.authorizer.clear_log()
 
     def export_state(self) -> dict[str, Any]:
         return export_state(self.cluster, self.kfp, self.clock.now())

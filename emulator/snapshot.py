@@ -23,19 +23,10 @@ from emulator.kfp.models import (
     Trigger,
 )
 from emulator.kfp.server import KfpApiServer
-from emulator.kube.cluster import Cluster, Namespace, Profile, ServiceAccount
-from emulator.kube.rbac import (
-    ClusterRole,
-    ClusterRoleBinding,
-    PolicyRule,
-    RbacStore,
-    Role,
-    RoleBinding,
-    RoleRef,
-    Subject,
-)
+from emulator.kube.cluster import Cluster, ClusterError
+from emulator.kube.manifests import BY_KIND, from_manifest, to_manifest
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class SnapshotError(ValueError):
@@ -62,17 +53,8 @@ def export_state(cluster: Cluster, kfp: KfpApiServer, now: float) -> dict[str, A
             "clock": now,
             "config": state.config.as_dict(),
             "cluster": {
-                "namespaces": [_plain(n) for n in cluster.namespaces.values()],
-                "service_accounts": [_plain(a) for accounts in cluster.service_accounts.values()
-                                     for a in accounts.values()],
-                "profiles": [_plain(p) for p in cluster.profiles.values()],
-                "cluster_roles": [_role(r) for r in cluster.rbac.cluster_roles.values()],
-                "roles": [_role(r) for roles in cluster.rbac.roles.values()
-                          for r in roles.values()],
-                "role_bindings": [_plain(b) for bindings in cluster.rbac.bindings.values()
-                                  for b in bindings.values()],
-                "cluster_role_bindings": [_plain(b) for b in
-                                          cluster.rbac.cluster_bindings.values()],
+                "resource_version": cluster.resource_version,
+                "objects": [to_manifest(obj) for obj in cluster_objects(cluster)],
             },
             "kfp": {
                 "experiments": [_plain(e) for e in state.experiments],
@@ -85,10 +67,25 @@ def export_state(cluster: Cluster, kfp: KfpApiServer, now: float) -> dict[str, A
         }
 
 
-def _role(role: ClusterRole | Role) -> dict[str, Any]:
-    data = _plain(role)
-    data["rules"] = [rule.to_k8s() for rule in role.rules]
-    return data
+def cluster_objects(cluster: Cluster) -> list[Any]:
+    """Every stored object, in an order a restore can follow (namespaces first)."""
+    rbac = cluster.rbac
+    return [
+        *cluster.namespaces.values(),
+        *(a for accounts in cluster.service_accounts.values() for a in accounts.values()),
+        *(s for secrets in cluster.secrets.values() for s in secrets.values()),
+        *rbac.cluster_roles.values(),
+        *rbac.cluster_bindings.values(),
+        *(r for roles in rbac.roles.values() for r in roles.values()),
+        *(b for bindings in rbac.bindings.values() for b in bindings.values()),
+        *cluster.profiles.values(),
+    ]
+
+
+def _restore_cluster(cluster: Cluster, data: dict[str, Any]) -> None:
+    objects = [from_manifest(entry, BY_KIND[entry["kind"]][0], restore=True)
+               for entry in data["objects"]]
+    cluster.restore(objects, int(data.get("resource_version", 0)))
 
 
 def import_state(cluster: Cluster, kfp: KfpApiServer, data: Any) -> float:
@@ -97,18 +94,15 @@ def import_state(cluster: Cluster, kfp: KfpApiServer, data: Any) -> float:
         raise SnapshotError(f"not a kfp-isolation snapshot of format {FORMAT_VERSION}")
     try:
         built = _build(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # Read every manifest before anything changes: a bad one leaves the state untouched.
+        for entry in data["cluster"]["objects"]:
+            from_manifest(entry, BY_KIND[entry["kind"]][0], restore=True)
+    except (KeyError, TypeError, ValueError, AttributeError, ClusterError) as exc:
         raise SnapshotError(f"malformed snapshot: {exc!r}") from None
     state = kfp.state
     with state.lock:
         state.clear()
-        cluster.namespaces = built["namespaces"]
-        cluster.service_accounts = built["service_accounts"]
-        cluster.profiles = built["profiles"]
-        rbac = RbacStore()
-        rbac.cluster_roles, rbac.roles = built["cluster_roles"], built["roles"]
-        rbac.bindings, rbac.cluster_bindings = built["bindings"], built["cluster_bindings"]
-        cluster.rbac.replace_all(rbac)
+        _restore_cluster(cluster, data["cluster"])
         for collection, store in (("experiments", state.experiments), ("runs", state.runs),
                                   ("recurring_runs", state.recurring_runs),
                                   ("pipelines", state.pipelines)):
@@ -133,19 +127,7 @@ def _source(d: dict[str, Any]) -> PipelineSource:
 
 
 def _build(data: dict[str, Any]) -> dict[str, Any]:
-    c, k = data["cluster"], data["kfp"]
-    accounts: dict[str, dict[str, ServiceAccount]] = {}
-    for a in c["service_accounts"]:
-        accounts.setdefault(a["namespace"], {})[a["name"]] = ServiceAccount(**a)
-    roles: dict[str, dict[str, Role]] = {}
-    for r in c["roles"]:
-        roles.setdefault(r["namespace"], {})[r["name"]] = Role(
-            r["namespace"], r["name"], [PolicyRule.from_k8s(x) for x in r["rules"]])
-    bindings: dict[str, dict[str, RoleBinding]] = {}
-    for b in c["role_bindings"]:
-        bindings.setdefault(b["namespace"], {})[b["name"]] = RoleBinding(
-            b["namespace"], b["name"], RoleRef(**b["role_ref"]),
-            [Subject(**s) for s in b["subjects"]], dict(b["annotations"]), dict(b["labels"]))
+    k = data["kfp"]
     runs = []
     for r in k["runs"]:
         r = dict(r)
@@ -169,17 +151,6 @@ def _build(data: dict[str, Any]) -> dict[str, Any]:
         e["storage_state"] = StorageState(e["storage_state"])
         experiments.append(Experiment(**e))
     return {
-        "namespaces": {n["name"]: Namespace(**n) for n in c["namespaces"]},
-        "service_accounts": accounts,
-        "profiles": {p["name"]: Profile(**p) for p in c["profiles"]},
-        "cluster_roles": {r["name"]: ClusterRole(
-            r["name"], [PolicyRule.from_k8s(x) for x in r["rules"]], dict(r["labels"]),
-            [dict(s) for s in r["aggregate_from"]]) for r in c["cluster_roles"]},
-        "roles": roles,
-        "bindings": bindings,
-        "cluster_bindings": {b["name"]: ClusterRoleBinding(
-            b["name"], RoleRef(**b["role_ref"]), [Subject(**s) for s in b["subjects"]])
-            for b in c["cluster_role_bindings"]},
         "experiments": experiments,
         "runs": runs,
         "recurring_runs": recurring,

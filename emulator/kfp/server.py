@@ -31,6 +31,7 @@ class KfpApiServer:
         self.recurring_runs = RecurringRunService(self.state, self.runs, self.pipelines,
                                                   self.lifecycle)
         self.reports = ReportService(self.state, self.lifecycle)
+        cluster.namespace_deleted.append(self.state.drop_namespace)
         self.start()
 
     @property

@@ -6,6 +6,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
@@ -95,6 +96,19 @@ class KfpState:
     def storage_namespace(self, namespace: str | None) -> str:
         """Single-user mode stores everything under ``""`` (``ReplaceNamespace``)."""
         return (namespace or "") if self.config.multiuser else ""
+
+    def drop_namespace(self, namespace: str) -> None:
+        """A deleted namespace takes its experiments, runs, recurring runs and private pipelines
+        (with their versions) along; pending timers see their objects gone and do nothing."""
+        stores: tuple[NamespacedStore[Any], ...] = (self.experiments, self.runs,
+                                                    self.recurring_runs)
+        for store in stores:
+            for obj in list(store.in_namespace(namespace)):
+                store.remove(obj.id)
+        for pipeline in list(self.pipelines.in_namespace(namespace)):
+            for version in list(self.versions.of(pipeline.id)):
+                self.versions.remove(version.id)
+            self.pipelines.remove(pipeline.id)
 
     def clear(self) -> None:
         for store in (self.experiments, self.runs, self.recurring_runs, self.pipelines):

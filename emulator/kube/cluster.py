@@ -1,32 +1,43 @@
-"""The slice of a Kubernetes cluster that decides KFP isolation.
+"""The slice of a Kubernetes cluster that decides KFP isolation, as one in-memory model.
 
-Namespaces, ServiceAccounts, Kubeflow Profiles and their contributors.  A Profile does what the
+Namespaces, ServiceAccounts, Secrets, RBAC objects and Kubeflow Profiles.  A Profile does what the
 Kubeflow profile controller does (spec section 10): a namespace of the same name annotated with its
 owner, a ``namespaceAdmin`` RoleBinding to ``kubeflow-admin``, and the ``default-editor`` /
 ``default-viewer`` ServiceAccounts bound to ``kubeflow-edit`` / ``kubeflow-view``.  Contributors
-are RoleBindings named the way KFAM names them.
+are RoleBindings named and annotated the way Kubeflow's access management (KFAM) makes them.
+
+Every object is stamped (uid, creation time, resource version) when stored, so the Kubernetes
+surface serves what a real API server would.  Nothing here checks permissions: the callers (the
+Kubernetes surface, KFAM, the test controls) authorize first.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from emulator.kube.defaults import (
+    CLUSTER_ADMIN,
+    MASTERS_GROUP,
+    bootstrap_policy,
+    kfp_system_accounts,
+    kubeflow_cluster_roles,
+)
+from emulator.kube.meta import ObjectStamp
 from emulator.kube.rbac import (
-    PIPELINES_GROUP,
     Authorizer,
     ClusterRole,
     ClusterRoleBinding,
-    PolicyRule,
     RbacStore,
+    Role,
     RoleBinding,
     RoleRef,
     Subject,
-    kubeflow_cluster_roles,
     service_account_username,
 )
-from emulator.kube.tokens import TokenAuthority
+from emulator.kube.tokens import API_AUDIENCE, TokenAuthority
 
 PROFILE_LABELS = {
     "app.kubernetes.io/part-of": "kubeflow-profile",
@@ -35,35 +46,48 @@ PROFILE_LABELS = {
     "serving.kubeflow.org/inferenceservice": "enabled",
 }
 ROLE_TO_CLUSTER_ROLE = {"admin": "kubeflow-admin", "edit": "kubeflow-edit", "view": "kubeflow-view"}
-PERSISTENCE_AGENT_SA = "ml-pipeline-persistenceagent"
-PERSISTENCE_AGENT_ROLE = "ml-pipeline-persistenceagent-role"
+CLUSTER_ROLE_TO_ROLE = {v: k for k, v in ROLE_TO_CLUSTER_ROLE.items()}
+OWNER_BINDING = "namespaceAdmin"
 EDITOR_SA = "default-editor"
 VIEWER_SA = "default-viewer"
+ADMIN_USER = "kubernetes-admin"
 
 
 class ClusterError(Exception):
-    """A Kubernetes API failure; ``reason`` is the Status reason (NotFound, AlreadyExists...)."""
+    """A Kubernetes API failure; ``reason`` is the Status reason (NotFound, AlreadyExists...).
 
-    def __init__(self, reason: str, message: str, code: int) -> None:
+    ``kind`` and ``name`` fill the Status ``details`` (``kind`` is the resource's plural)."""
+
+    def __init__(self, reason: str, message: str, code: int, *, kind: str = "",
+                 name: str = "", causes: list[dict[str, str]] | None = None) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.code = code
+        self.kind = kind
+        self.name = name
+        self.causes = causes or []
+
+
+def not_found(resource: str, name: str) -> ClusterError:
+    return ClusterError("NotFound", f'{resource} "{name}" not found', 404, kind=resource,
+                        name=name)
+
+
+def already_exists(resource: str, name: str) -> ClusterError:
+    return ClusterError("AlreadyExists", f'{resource} "{name}" already exists', 409,
+                        kind=resource, name=name)
 
 
 @dataclass
-class Namespace:
+class Namespace(ObjectStamp):
     name: str
-    labels: dict[str, str] = field(default_factory=dict)
-    annotations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
-class ServiceAccount:
+class ServiceAccount(ObjectStamp):
     namespace: str
     name: str
-    # Tokens are bound to this UID: a recreated account does not revive old tokens.
-    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
     def username(self) -> str:
@@ -71,10 +95,21 @@ class ServiceAccount:
 
 
 @dataclass
-class Profile:
+class Secret(ObjectStamp):
+    namespace: str
+    name: str
+    type: str = "Opaque"
+    # Values base64-encoded, as the API serves them.
+    data: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Profile(ObjectStamp):
     name: str
     owner: str
     owner_kind: str = "User"
+    # spec fields the emulator keeps but does not act on (resourceQuotaSpec, plugins).
+    extra_spec: dict[str, Any] = field(default_factory=dict)
 
 
 def contributor_binding_name(email: str, role: str) -> str:
@@ -83,48 +118,130 @@ def contributor_binding_name(email: str, role: str) -> str:
 
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def invalid(kind: str, name: str, field_path: str, value: object, detail: str) -> ClusterError:
+    """422 Invalid with one cause, worded as apimachinery's field errors are."""
+    shown = f'"{value}"' if isinstance(value, str) else str(value)
+    cause = f"Invalid value: {shown}: {detail}"
+    return ClusterError("Invalid", f'{kind} "{name}" is invalid: {field_path}: {cause}', 422,
+                        kind=kind, name=name,
+                        causes=[{"reason": "FieldValueInvalid", "message": cause,
+                                 "field": field_path}])
+
+
+def required(kind: str, name: str, field_path: str, detail: str = "") -> ClusterError:
+    """422 Invalid for a missing field (``FieldValueRequired``)."""
+    cause = "Required value" + (f": {detail}" if detail else "")
+    return ClusterError("Invalid", f'{kind} "{name}" is invalid: {field_path}: {cause}', 422,
+                        kind=kind, name=name,
+                        causes=[{"reason": "FieldValueRequired", "message": cause,
+                                 "field": field_path}])
+
+
+def _invalid_name(kind: str, name: str, detail: str) -> ClusterError:
+    return invalid(kind, name, "metadata.name", name, detail)
 
 
 def validate_dns_label(kind: str, name: str) -> None:
     if not _DNS_LABEL.match(name):
-        raise ClusterError(
-            "Invalid",
-            f'{kind} "{name}" is invalid: metadata.name: Invalid value: "{name}": a lowercase '
-            "RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
-            "start and end with an alphanumeric character",
-            422,
-        )
+        raise _invalid_name(
+            kind, name,
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+            "'-', and must start and end with an alphanumeric character")
+
+
+def validate_dns_subdomain(kind: str, name: str) -> None:
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        raise _invalid_name(
+            kind, name,
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+            "'-' or '.', and must start and end with an alphanumeric character")
+
+
+def validate_rbac_name(kind: str, name: str) -> None:
+    """RBAC object names only must not be ``.``/``..`` or contain ``/`` or ``%``."""
+    if not name or name in (".", "..") or "/" in name or "%" in name:
+        raise _invalid_name(kind, name, "may not contain '/' or '%' and may not be '.' or '..'")
+
+
+NamespaceHook = Callable[[str], None]
 
 
 class Cluster:
-    """Namespaces, ServiceAccounts, Profiles and RBAC of one emulated cluster."""
+    """Namespaces, ServiceAccounts, Secrets, RBAC and Profiles of one emulated cluster."""
 
-    def __init__(self, system_namespace: str = "kubeflow") -> None:
+    def __init__(self, system_namespace: str = "kubeflow",
+                 now: Callable[[], float] = lambda: 0.0) -> None:
         self.system_namespace = system_namespace
-        self.namespaces: dict[str, Namespace] = {}
-        self.service_accounts: dict[str, dict[str, ServiceAccount]] = {}
-        self.profiles: dict[str, Profile] = {}
+        self.now = now
         self.rbac = RbacStore()
         self.authorizer = Authorizer(self.rbac)
         self.tokens = TokenAuthority(subject_exists=self._subject_exists)
-        for role in kubeflow_cluster_roles():
-            self.rbac.put_cluster_role(role)
-        self.create_namespace(system_namespace, exist_ok=True)
-        self.create_namespace("default", exist_ok=True)
-        self._install_persistence_agent()
+        # Called with a namespace's name after it is deleted (the KFP server drops its objects).
+        self.namespace_deleted: list[NamespaceHook] = []
+        self._install()
 
-    def _install_persistence_agent(self) -> None:
-        """The KFP persistence agent reports workflows cluster-wide (its ClusterRole)."""
-        self.create_service_account(self.system_namespace, PERSISTENCE_AGENT_SA, exist_ok=True)
-        self.rbac.put_cluster_role(ClusterRole(PERSISTENCE_AGENT_ROLE, [
-            PolicyRule((PIPELINES_GROUP,), ("workflows", "scheduledworkflows"), ("report",)),
-            PolicyRule((PIPELINES_GROUP,), ("runs",), ("reportMetrics", "readArtifact")),
-        ]))
-        self.rbac.put_cluster_binding(ClusterRoleBinding(
-            PERSISTENCE_AGENT_ROLE + "-binding", RoleRef("ClusterRole", PERSISTENCE_AGENT_ROLE),
-            [Subject("ServiceAccount", PERSISTENCE_AGENT_SA, self.system_namespace)]))
+    def _install(self) -> None:
+        self.namespaces: dict[str, Namespace] = {}
+        self.service_accounts: dict[str, dict[str, ServiceAccount]] = {}
+        self.secrets: dict[str, dict[str, Secret]] = {}
+        self.profiles: dict[str, Profile] = {}
+        self.resource_version = 0
+        self.rbac.replace_all(RbacStore())
+        roles, bindings = bootstrap_policy()
+        for role in roles + kubeflow_cluster_roles():
+            self.put_cluster_role(role)
+        for binding in bindings:
+            self.put_cluster_binding(binding)
+        for name in ("default", "kube-system", self.system_namespace):
+            self.create_namespace(name, exist_ok=True)
+        for account in kfp_system_accounts():
+            self.create_service_account(self.system_namespace, account.name, exist_ok=True)
+            self.put_cluster_role(account.role)
+            self.put_cluster_binding(ClusterRoleBinding(
+                account.role.name + "-binding", RoleRef("ClusterRole", account.role.name),
+                [Subject("ServiceAccount", account.name, self.system_namespace)]))
 
-    # -- namespaces and service accounts -------------------------------------------------------
+    def reset(self) -> None:
+        """Back to a fresh cluster; the token key stays, so user tokens stay valid."""
+        self._install()
+        self.authorizer.clear_log()
+
+    def restore(self, objects: Sequence[ObjectStamp], resource_version: int) -> None:
+        """Hold exactly ``objects``, as they were (snapshot import): no profile controller runs
+        and nothing is stamped anew."""
+        self.namespaces, self.service_accounts, self.secrets, self.profiles = {}, {}, {}, {}
+        rbac = RbacStore()
+        for obj in objects:
+            if isinstance(obj, Namespace):
+                self.namespaces[obj.name] = obj
+            elif isinstance(obj, ServiceAccount):
+                self.service_accounts.setdefault(obj.namespace, {})[obj.name] = obj
+            elif isinstance(obj, Secret):
+                self.secrets.setdefault(obj.namespace, {})[obj.name] = obj
+            elif isinstance(obj, Profile):
+                self.profiles[obj.name] = obj
+            elif isinstance(obj, ClusterRole):
+                rbac.cluster_roles[obj.name] = obj
+            elif isinstance(obj, ClusterRoleBinding):
+                rbac.cluster_bindings[obj.name] = obj
+            elif isinstance(obj, Role):
+                rbac.roles.setdefault(obj.namespace, {})[obj.name] = obj
+            elif isinstance(obj, RoleBinding):
+                rbac.bindings.setdefault(obj.namespace, {})[obj.name] = obj
+        self.rbac.replace_all(rbac)
+        self.resource_version = resource_version
+
+    def stamp(self, obj: ObjectStamp) -> None:
+        """Give a stored object its creation time (once) and a new resource version."""
+        self.resource_version += 1
+        obj.resource_version = self.resource_version
+        if not obj.created_at:
+            obj.created_at = self.now()
+
+    # -- namespaces ------------------------------------------------------------------------------
 
     def create_namespace(self, name: str, labels: dict[str, str] | None = None,
                          annotations: dict[str, str] | None = None, *,
@@ -133,39 +250,65 @@ class Cluster:
         if name in self.namespaces:
             if exist_ok:
                 return self.namespaces[name]
-            raise ClusterError("AlreadyExists", f'namespaces "{name}" already exists', 409)
-        namespace = Namespace(name, dict(labels or {}), dict(annotations or {}))
+            raise already_exists("namespaces", name)
+        labels = {**(labels or {}), "kubernetes.io/metadata.name": name}
+        namespace = Namespace(name, labels=labels, annotations=dict(annotations or {}))
+        self.stamp(namespace)
         self.namespaces[name] = namespace
-        self.service_accounts.setdefault(name, {})["default"] = ServiceAccount(name, "default")
+        self.service_accounts.setdefault(name, {})
+        self.create_service_account(name, "default", exist_ok=True)
         return namespace
 
-    def delete_namespace(self, name: str) -> None:
-        if name not in self.namespaces:
-            raise ClusterError("NotFound", f'namespaces "{name}" not found', 404)
+    def get_namespace(self, name: str) -> Namespace:
+        namespace = self.namespaces.get(name)
+        if namespace is None:
+            raise not_found("namespaces", name)
+        return namespace
+
+    def delete_namespace(self, name: str) -> Namespace:
+        namespace = self.get_namespace(name)
         del self.namespaces[name]
         self.service_accounts.pop(name, None)
+        self.secrets.pop(name, None)
         self.rbac.drop_namespace(name)
         self.profiles.pop(name, None)
+        for hook in self.namespace_deleted:
+            hook(name)
+        return namespace
+
+    def _require_namespace(self, namespace: str) -> None:
+        if namespace not in self.namespaces:
+            raise not_found("namespaces", namespace)
+
+    # -- service accounts and tokens -------------------------------------------------------------
 
     def create_service_account(self, namespace: str, name: str, *,
-                               exist_ok: bool = False) -> ServiceAccount:
-        validate_dns_label("ServiceAccount", name)
-        if namespace not in self.namespaces:
-            raise ClusterError("NotFound", f'namespaces "{namespace}" not found', 404)
+                               exist_ok: bool = False,
+                               labels: dict[str, str] | None = None,
+                               annotations: dict[str, str] | None = None) -> ServiceAccount:
+        validate_dns_subdomain("ServiceAccount", name)
+        self._require_namespace(namespace)
         accounts = self.service_accounts.setdefault(namespace, {})
-        if name in accounts and not exist_ok:
-            raise ClusterError(
-                "AlreadyExists", f'serviceaccounts "{name}" already exists', 409)
-        return accounts.setdefault(name, ServiceAccount(namespace, name))
-
-    def delete_service_account(self, namespace: str, name: str) -> None:
-        if self.service_accounts.get(namespace, {}).pop(name, None) is None:
-            raise ClusterError("NotFound", f'serviceaccounts "{name}" not found', 404)
+        if name in accounts:
+            if exist_ok:
+                return accounts[name]
+            raise already_exists("serviceaccounts", name)
+        account = ServiceAccount(namespace, name, labels=dict(labels or {}),
+                                 annotations=dict(annotations or {}))
+        self.stamp(account)
+        accounts[name] = account
+        return account
 
     def get_service_account(self, namespace: str, name: str) -> ServiceAccount:
         account = self.service_accounts.get(namespace, {}).get(name)
         if account is None:
-            raise ClusterError("NotFound", f'serviceaccounts "{name}" not found', 404)
+            raise not_found("serviceaccounts", name)
+        return account
+
+    def delete_service_account(self, namespace: str, name: str) -> ServiceAccount:
+        account = self.service_accounts.get(namespace, {}).pop(name, None)
+        if account is None:
+            raise not_found("serviceaccounts", name)
         return account
 
     def _subject_exists(self, username: str, bound_uid: str) -> bool:
@@ -177,8 +320,16 @@ class Cluster:
         return account is not None and (not bound_uid or account.uid == bound_uid)
 
     def mint_token(self, username: str, now: float, ttl_seconds: int,
-                   audiences: list[str]) -> str:
-        return self.tokens.mint(username, audiences, now, ttl_seconds)
+                   audiences: list[str], groups: list[str] | None = None) -> str:
+        """A token for a person (as an OIDC provider would issue one for the cluster)."""
+        return self.tokens.mint(username, audiences, now, ttl_seconds,
+                                groups if groups is not None else ["system:authenticated"])
+
+    def mint_admin_token(self, now: float, ttl_seconds: int) -> str:
+        """The kubeconfig credential of a kubeadm cluster: ``system:masters``, so cluster-admin
+        on the Kubernetes API, yet an unknown user to KFP (its SAR carries no groups)."""
+        return self.tokens.mint(ADMIN_USER, [API_AUDIENCE], now, ttl_seconds,
+                                [MASTERS_GROUP, "system:authenticated"])
 
     def mint_service_account_token(self, namespace: str, name: str, now: float,
                                    ttl_seconds: int, audiences: list[str]) -> str:
@@ -189,64 +340,187 @@ class Cluster:
         return self.tokens.mint(account.username, audiences, now, ttl_seconds, groups,
                                 bound_uid=account.uid)
 
-    # -- Profiles and contributors -------------------------------------------------------------
+    # -- secrets ---------------------------------------------------------------------------------
 
-    def create_profile(self, name: str, owner: str, owner_kind: str = "User") -> Profile:
+    def create_secret(self, secret: Secret) -> Secret:
+        validate_dns_subdomain("Secret", secret.name)
+        self._require_namespace(secret.namespace)
+        secrets = self.secrets.setdefault(secret.namespace, {})
+        if secret.name in secrets:
+            raise already_exists("secrets", secret.name)
+        self.stamp(secret)
+        secrets[secret.name] = secret
+        return secret
+
+    def get_secret(self, namespace: str, name: str) -> Secret:
+        secret = self.secrets.get(namespace, {}).get(name)
+        if secret is None:
+            raise not_found("secrets", name)
+        return secret
+
+    def delete_secret(self, namespace: str, name: str) -> Secret:
+        secret = self.secrets.get(namespace, {}).pop(name, None)
+        if secret is None:
+            raise not_found("secrets", name)
+        return secret
+
+    # -- RBAC ------------------------------------------------------------------------------------
+
+    def put_cluster_role(self, role: ClusterRole) -> ClusterRole:
+        self.stamp(role)
+        self.rbac.put_cluster_role(role)
+        return role
+
+    def create_cluster_role(self, role: ClusterRole) -> ClusterRole:
+        validate_rbac_name("ClusterRole", role.name)
+        if role.name in self.rbac.cluster_roles:
+            raise already_exists("clusterroles.rbac.authorization.k8s.io", role.name)
+        return self.put_cluster_role(role)
+
+    def delete_cluster_role(self, name: str) -> ClusterRole:
+        role = self.rbac.delete_cluster_role(name)
+        if role is None:
+            raise not_found("clusterroles.rbac.authorization.k8s.io", name)
+        return role
+
+    def create_role(self, role: Role) -> Role:
+        validate_rbac_name("Role", role.name)
+        self._require_namespace(role.namespace)
+        if role.name in self.rbac.roles.get(role.namespace, {}):
+            raise already_exists("roles.rbac.authorization.k8s.io", role.name)
+        self.stamp(role)
+        self.rbac.put_role(role)
+        return role
+
+    def delete_role(self, namespace: str, name: str) -> Role:
+        role = self.rbac.delete_role(namespace, name)
+        if role is None:
+            raise not_found("roles.rbac.authorization.k8s.io", name)
+        return role
+
+    def put_binding(self, binding: RoleBinding) -> RoleBinding:
+        self.stamp(binding)
+        self.rbac.put_binding(binding)
+        return binding
+
+    def create_binding(self, binding: RoleBinding) -> RoleBinding:
+        validate_rbac_name("RoleBinding", binding.name)
+        self._require_namespace(binding.namespace)
+        if binding.name in self.rbac.bindings.get(binding.namespace, {}):
+            raise already_exists("rolebindings.rbac.authorization.k8s.io", binding.name)
+        return self.put_binding(binding)
+
+    def delete_binding(self, namespace: str, name: str) -> RoleBinding:
+        binding = self.rbac.delete_binding(namespace, name)
+        if binding is None:
+            raise not_found("rolebindings.rbac.authorization.k8s.io", name)
+        return binding
+
+    def put_cluster_binding(self, binding: ClusterRoleBinding) -> ClusterRoleBinding:
+        self.stamp(binding)
+        self.rbac.put_cluster_binding(binding)
+        return binding
+
+    def create_cluster_binding(self, binding: ClusterRoleBinding) -> ClusterRoleBinding:
+        validate_rbac_name("ClusterRoleBinding", binding.name)
+        if binding.name in self.rbac.cluster_bindings:
+            raise already_exists("clusterrolebindings.rbac.authorization.k8s.io", binding.name)
+        return self.put_cluster_binding(binding)
+
+    def delete_cluster_binding(self, name: str) -> ClusterRoleBinding:
+        binding = self.rbac.delete_cluster_binding(name)
+        if binding is None:
+            raise not_found("clusterrolebindings.rbac.authorization.k8s.io", name)
+        return binding
+
+    def make_cluster_admin(self, user: str) -> ClusterRoleBinding:
+        """What ``kubectl create clusterrolebinding --clusterrole=cluster-admin --user=`` does."""
+        name = re.sub(r"[^a-z0-9.-]+", "-", f"{user}-cluster-admin".lower())
+        return self.put_cluster_binding(ClusterRoleBinding(
+            name, RoleRef("ClusterRole", CLUSTER_ADMIN), [Subject("User", user)]))
+
+    def is_cluster_admin(self, user: str) -> bool:
+        """KFAM's notion: a ClusterRoleBinding to ``cluster-admin`` names the user."""
+        return any(
+            binding.role_ref.name == CLUSTER_ADMIN
+            and any(s.kind == "User" and s.name == user for s in binding.subjects)
+            for binding in self.rbac.cluster_bindings.values())
+
+    # -- Profiles and contributors ---------------------------------------------------------------
+
+    def create_profile(self, name: str, owner: str, owner_kind: str = "User", *,
+                       extra_spec: dict[str, Any] | None = None,
+                       labels: dict[str, str] | None = None,
+                       annotations: dict[str, str] | None = None) -> Profile:
+        validate_dns_label("Profile", name)
+        if name in self.profiles:
+            raise already_exists("profiles.kubeflow.org", name)
         existing = self.namespaces.get(name)
-        if existing is not None and existing.annotations.get("owner") not in (None, owner):
+        if existing is not None and existing.annotations.get("owner") != owner:
+            holder = existing.annotations.get("owner") or "no Profile"
             raise ClusterError(
                 "Conflict",
-                f"namespace {name} exists and is owned by {existing.annotations['owner']}", 409)
-        if name in self.profiles:
-            raise ClusterError("AlreadyExists", f'profiles.kubeflow.org "{name}" already exists',
-                               409)
+                f"namespace {name} exists and is not owned by {owner}, it belongs to {holder}",
+                409, kind="profiles.kubeflow.org", name=name)
+        profile = Profile(name, owner, owner_kind, extra_spec=dict(extra_spec or {}),
+                          labels=dict(labels or {}), annotations=dict(annotations or {}))
+        self.stamp(profile)
+        self.profiles[name] = profile
         namespace = self.create_namespace(name, exist_ok=True)
         namespace.labels.update(PROFILE_LABELS)
         namespace.annotations["owner"] = owner
-        profile = Profile(name, owner, owner_kind)
-        self.profiles[name] = profile
-        self.rbac.put_binding(RoleBinding(
-            namespace=name,
-            name="namespaceAdmin",
-            role_ref=RoleRef("ClusterRole", "kubeflow-admin"),
+        self.stamp(namespace)
+        self.put_binding(RoleBinding(
+            namespace=name, name=OWNER_BINDING,
+            role_ref=RoleRef("ClusterRole", ROLE_TO_CLUSTER_ROLE["admin"]),
             subjects=[Subject(owner_kind, owner)],
             annotations={"user": owner, "role": "admin"},
         ))
-        for account, role in ((EDITOR_SA, "kubeflow-edit"), (VIEWER_SA, "kubeflow-view")):
+        for account, role in ((EDITOR_SA, "edit"), (VIEWER_SA, "view")):
             self.create_service_account(name, account, exist_ok=True)
-            self.rbac.put_binding(RoleBinding(
-                namespace=name,
-                name=account,
-                role_ref=RoleRef("ClusterRole", role),
+            self.put_binding(RoleBinding(
+                namespace=name, name=account,
+                role_ref=RoleRef("ClusterRole", ROLE_TO_CLUSTER_ROLE[role]),
                 subjects=[Subject("ServiceAccount", account, name)],
             ))
         return profile
 
-    def delete_profile(self, name: str) -> None:
-        if name not in self.profiles:
-            raise ClusterError("NotFound", f'profiles.kubeflow.org "{name}" not found', 404)
-        self.delete_namespace(name)
+    def get_profile(self, name: str) -> Profile:
+        profile = self.profiles.get(name)
+        if profile is None:
+            raise not_found("profiles.kubeflow.org", name)
+        return profile
+
+    def delete_profile(self, name: str) -> Profile:
+        """The profile controller owns the namespace: it goes, with all that lives in it."""
+        profile = self.get_profile(name)
+        if name in self.namespaces:
+            self.delete_namespace(name)
+        self.profiles.pop(name, None)
+        return profile
 
     def add_contributor(self, namespace: str, email: str, role: str) -> RoleBinding:
         if role not in ROLE_TO_CLUSTER_ROLE:
             raise ClusterError("Invalid", f"role must be one of {sorted(ROLE_TO_CLUSTER_ROLE)}",
                                422)
-        if namespace not in self.namespaces:
-            raise ClusterError("NotFound", f'namespaces "{namespace}" not found', 404)
-        binding = RoleBinding(
+        self._require_namespace(namespace)
+        return self.put_binding(RoleBinding(
             namespace=namespace,
             name=contributor_binding_name(email, role),
             role_ref=RoleRef("ClusterRole", ROLE_TO_CLUSTER_ROLE[role]),
             subjects=[Subject("User", email)],
             annotations={"user": email, "role": role},
-        )
-        self.rbac.put_binding(binding)
-        return binding
+        ))
 
-    def remove_contributor(self, namespace: str, email: str, role: str) -> None:
-        if not self.rbac.delete_binding(namespace, contributor_binding_name(email, role)):
+    def remove_contributor(self, namespace: str, email: str, role: str) -> RoleBinding:
+        binding = self.rbac.delete_binding(namespace, contributor_binding_name(email, role))
+        if binding is None:
             raise ClusterError("NotFound", f"{email} is not a {role} contributor of {namespace}",
                                404)
+        return binding
 
-    def put_cluster_role(self, role: ClusterRole) -> None:
-        self.rbac.put_cluster_role(role)
+    def contributor_bindings(self) -> list[RoleBinding]:
+        """Bindings KFAM manages: those carrying its ``user`` and ``role`` annotations."""
+        return [binding for bindings in self.rbac.bindings.values()
+                for binding in bindings.values()
+                if "user" in binding.annotations and "role" in binding.annotations]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from emulator.kube.meta import ObjectStamp
 
 PIPELINES_GROUP = "pipelines.kubeflow.org"
 KUBEFLOW_GROUP = "kubeflow.org"
@@ -24,6 +26,7 @@ class PolicyRule:
     resources: tuple[str, ...]
     verbs: tuple[str, ...]
     resource_names: tuple[str, ...] = ()
+    non_resource_urls: tuple[str, ...] = ()
 
     def matches(self, group: str, resource: str, verb: str, name: str) -> bool:
         return (
@@ -33,14 +36,22 @@ class PolicyRule:
             and (not self.resource_names or name in self.resource_names)
         )
 
+    def matches_path(self, path: str, verb: str) -> bool:
+        """A non-resource rule: exact URL, or a prefix ending in ``*`` (Kubernetes RBAC)."""
+        return _matches(self.verbs, verb) and any(
+            url == path or url == "*" or (url.endswith("*") and path.startswith(url[:-1]))
+            for url in self.non_resource_urls)
+
     def to_k8s(self) -> dict[str, Any]:
-        rule: dict[str, Any] = {
-            "apiGroups": list(self.api_groups),
-            "resources": list(self.resources),
-            "verbs": list(self.verbs),
-        }
+        rule: dict[str, Any] = {"verbs": list(self.verbs)}
+        if self.api_groups or not self.non_resource_urls:
+            rule["apiGroups"] = list(self.api_groups)
+        if self.resources or not self.non_resource_urls:
+            rule["resources"] = list(self.resources)
         if self.resource_names:
             rule["resourceNames"] = list(self.resource_names)
+        if self.non_resource_urls:
+            rule["nonResourceURLs"] = list(self.non_resource_urls)
         return rule
 
     @classmethod
@@ -50,6 +61,7 @@ class PolicyRule:
             resources=tuple(rule.get("resources") or ()),
             verbs=tuple(rule.get("verbs") or ()),
             resource_names=tuple(rule.get("resourceNames") or ()),
+            non_resource_urls=tuple(rule.get("nonResourceURLs") or ()),
         )
 
 
@@ -58,16 +70,15 @@ def _matches(allowed: tuple[str, ...], value: str) -> bool:
 
 
 @dataclass
-class ClusterRole:
+class ClusterRole(ObjectStamp):
     name: str
     rules: list[PolicyRule] = field(default_factory=list)
-    labels: dict[str, str] = field(default_factory=dict)
     # Kubernetes aggregationRule.clusterRoleSelectors[].matchLabels
     aggregate_from: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
-class Role:
+class Role(ObjectStamp):
     namespace: str
     name: str
     rules: list[PolicyRule] = field(default_factory=list)
@@ -80,12 +91,17 @@ class Subject:
     namespace: str = ""
 
     def username(self) -> str | None:
-        """The SAR user this subject matches; groups never match a KFP SAR."""
+        """The user name this subject stands for; a Group stands for no single user."""
         if self.kind == "User":
             return self.name
         if self.kind == "ServiceAccount":
             return service_account_username(self.namespace, self.name)
         return None
+
+    def matches(self, user: str, groups: Sequence[str]) -> bool:
+        if self.kind == "Group":
+            return self.name in groups
+        return self.username() == user
 
 
 @dataclass(frozen=True)
@@ -95,17 +111,15 @@ class RoleRef:
 
 
 @dataclass
-class RoleBinding:
+class RoleBinding(ObjectStamp):
     namespace: str
     name: str
     role_ref: RoleRef
     subjects: list[Subject]
-    annotations: dict[str, str] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
-class ClusterRoleBinding:
+class ClusterRoleBinding(ObjectStamp):
     name: str
     role_ref: RoleRef
     subjects: list[Subject]
@@ -151,6 +165,8 @@ class Decision:
     reason: str
     # What the API server would see in SubjectAccessReview.status.reason.
     sar_reason: str
+    # The URL of a non-resource request (then verb is its HTTP verb and resource is empty).
+    path: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,22 +195,37 @@ class RbacStore:
         self.cluster_roles[role.name] = role
         self._changed()
 
+    def delete_cluster_role(self, name: str) -> ClusterRole | None:
+        role = self.cluster_roles.pop(name, None)
+        self._changed()
+        return role
+
     def put_role(self, role: Role) -> None:
         self.roles.setdefault(role.namespace, {})[role.name] = role
         self._changed()
+
+    def delete_role(self, namespace: str, name: str) -> Role | None:
+        role = self.roles.get(namespace, {}).pop(name, None)
+        self._changed()
+        return role
 
     def put_binding(self, binding: RoleBinding) -> None:
         self.bindings.setdefault(binding.namespace, {})[binding.name] = binding
         self._changed()
 
-    def delete_binding(self, namespace: str, name: str) -> bool:
-        removed = self.bindings.get(namespace, {}).pop(name, None) is not None
+    def delete_binding(self, namespace: str, name: str) -> RoleBinding | None:
+        binding = self.bindings.get(namespace, {}).pop(name, None)
         self._changed()
-        return removed
+        return binding
 
     def put_cluster_binding(self, binding: ClusterRoleBinding) -> None:
         self.cluster_bindings[binding.name] = binding
         self._changed()
+
+    def delete_cluster_binding(self, name: str) -> ClusterRoleBinding | None:
+        binding = self.cluster_bindings.pop(name, None)
+        self._changed()
+        return binding
 
     def drop_namespace(self, namespace: str) -> None:
         self.roles.pop(namespace, None)
@@ -255,48 +286,59 @@ class Authorizer:
         self._seq = 0
         self._lock = threading.Lock()
 
-    def review(self, user: str, attrs: ResourceAttributes) -> Decision:
-        allowed, reason, sar_reason = self._evaluate(user, attrs)
+    def review(self, user: str, attrs: ResourceAttributes,
+               groups: Sequence[str] = ()) -> Decision:
+        """A SubjectAccessReview.  KFP sends only the user; the Kubernetes surface adds the
+        caller's groups, as the kube-apiserver does for its own requests."""
+        allowed, reason, sar_reason = self._evaluate(
+            user, groups, attrs.namespace,
+            lambda rule: rule.matches(attrs.group, attrs.resource, attrs.verb, attrs.name),
+            f"verb {attrs.verb!r} on {attrs.resource}.{attrs.group}")
+        return self._record(user, attrs.verb, attrs.group, attrs.resource, attrs.namespace,
+                            attrs.name, allowed, reason, sar_reason)
+
+    def review_path(self, user: str, groups: Sequence[str], path: str, verb: str) -> Decision:
+        """A non-resource request (discovery, ``/version``): only ClusterRoleBindings count."""
+        allowed, reason, sar_reason = self._evaluate(
+            user, groups, "", lambda rule: rule.matches_path(path, verb),
+            f"verb {verb!r} on path {path!r}")
+        return self._record(user, verb, "", "", "", "", allowed, reason, sar_reason, path)
+
+    def _record(self, user: str, verb: str, group: str, resource: str, namespace: str,
+                name: str, allowed: bool, reason: str, sar_reason: str,
+                path: str = "") -> Decision:
         with self._lock:
             self._seq += 1
             decision = Decision(
-                seq=self._seq,
-                user=user,
-                verb=attrs.verb,
-                group=attrs.group,
-                resource=attrs.resource,
-                namespace=attrs.namespace,
-                name=attrs.name,
-                allowed=allowed,
-                reason=reason,
-                sar_reason=sar_reason,
-            )
+                seq=self._seq, user=user, verb=verb, group=group, resource=resource,
+                namespace=namespace, name=name, allowed=allowed, reason=reason,
+                sar_reason=sar_reason, path=path)
             self._log.append(decision)
         return decision
 
-    def _evaluate(self, user: str, attrs: ResourceAttributes) -> tuple[bool, str, str]:
+    def _evaluate(self, user: str, groups: Sequence[str], namespace: str,
+                  rule_matches: Callable[[PolicyRule], bool],
+                  what: str) -> tuple[bool, str, str]:
         checks: list[tuple[str, str, RoleRef, list[Subject], str]] = [
             ("ClusterRoleBinding", b.name, b.role_ref, b.subjects, "")
             for b in self.rbac.cluster_bindings.values()
         ]
-        if attrs.namespace:
+        if namespace:
             checks += [
-                ("RoleBinding", f"{attrs.namespace}/{b.name}", b.role_ref, b.subjects,
-                 attrs.namespace)
-                for b in self.rbac.bindings.get(attrs.namespace, {}).values()
+                ("RoleBinding", f"{namespace}/{b.name}", b.role_ref, b.subjects, namespace)
+                for b in self.rbac.bindings.get(namespace, {}).values()
             ]
-        for kind, binding, ref, subjects, namespace in checks:
-            subject = next((s for s in subjects if s.username() == user), None)
+        for kind, binding, ref, subjects, where in checks:
+            subject = next((s for s in subjects if s.matches(user, groups)), None)
             if subject is None:
                 continue
-            for rule in self.rbac.rules_for(ref, namespace):
-                if rule.matches(attrs.group, attrs.resource, attrs.verb, attrs.name):
+            for rule in self.rbac.rules_for(ref, where):
+                if rule_matches(rule):
                     sar = (f'RBAC: allowed by {kind} "{binding}" of {ref.kind} "{ref.name}" '
                            f'to {subject.kind} "{subject.name}"')
                     return True, f"allowed by {kind} {binding} of {ref.kind} {ref.name}", sar
-        where = f"namespace {attrs.namespace!r}" if attrs.namespace else "the cluster scope"
-        reason = (f"no binding for user {user!r} in {where} grants verb {attrs.verb!r} on "
-                  f"{attrs.resource}.{attrs.group}")
+        scope = f"namespace {namespace!r}" if namespace else "the cluster scope"
+        reason = f"no binding for user {user!r} in {scope} grants {what}"
         # A plain RBAC denial carries an empty SAR reason, as the real cluster does.
         return False, reason, ""
 
@@ -311,47 +353,3 @@ class Authorizer:
     def clear_log(self) -> None:
         with self._lock:
             self._log.clear()
-
-
-def kubeflow_cluster_roles() -> list[ClusterRole]:
-    """The Kubeflow ClusterRoles with the ``pipelines.kubeflow.org`` verbs of spec section 10.
-
-    Built with the same aggregation labels as the manifests: admin aggregates edit, edit
-    aggregates view, and the pipelines roles aggregate into them.
-    """
-    agg = "rbac.authorization.kubeflow.org/aggregate-to-"
-    view_rules = [
-        PolicyRule((PIPELINES_GROUP,), ("pipelines", "pipelines/versions", "pipelineversions",
-                                        "experiments", "jobs"), ("get", "list")),
-        PolicyRule((PIPELINES_GROUP,), ("runs",), ("get", "list", "readArtifact")),
-        PolicyRule((PIPELINES_GROUP,), ("visualizations",), ("create",)),
-        PolicyRule((KUBEFLOW_GROUP,), ("viewers",), ("create", "get", "delete")),
-    ]
-    edit_rules = [
-        PolicyRule((PIPELINES_GROUP,), ("pipelines", "pipelines/versions", "pipelineversions"),
-                   ("create", "delete", "update")),
-        PolicyRule((PIPELINES_GROUP,), ("experiments",),
-                   ("archive", "create", "delete", "unarchive")),
-        PolicyRule((PIPELINES_GROUP,), ("runs",),
-                   ("archive", "create", "delete", "retry", "terminate", "unarchive",
-                    "reportMetrics")),
-        PolicyRule((PIPELINES_GROUP,), ("jobs",), ("create", "delete", "disable", "enable")),
-        PolicyRule((KUBEFLOW_GROUP,), ("scheduledworkflows",), ("*",)),
-        PolicyRule(("argoproj.io",), ("workflows", "cronworkflows", "workflowtemplates"), ("*",)),
-    ]
-    admin_rules = [
-        PolicyRule(("rbac.authorization.k8s.io",), ("roles", "rolebindings"), ("*",)),
-    ]
-    return [
-        ClusterRole("kubeflow-admin", admin_rules,
-                    aggregate_from=[{agg + "kubeflow-admin": "true"}]),
-        ClusterRole("kubeflow-edit", [], labels={agg + "kubeflow-admin": "true"},
-                    aggregate_from=[{agg + "kubeflow-edit": "true"}]),
-        ClusterRole("kubeflow-view", [], labels={agg + "kubeflow-edit": "true"},
-                    aggregate_from=[{agg + "kubeflow-view": "true"}]),
-        ClusterRole("kubeflow-pipelines-edit", edit_rules, labels={agg + "kubeflow-edit": "true"},
-                    aggregate_from=[{agg + "kubeflow-pipelines-edit": "true"}]),
-        ClusterRole("kubeflow-pipelines-view", view_rules,
-                    labels={agg + "kubeflow-view": "true", agg + "kubeflow-pipelines-edit": "true"},
-                    aggregate_from=[{agg + "kubeflow-pipelines-view": "true"}]),
-    ]

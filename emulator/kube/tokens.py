@@ -18,6 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+# The audience of the cluster's own API (kube-apiserver ``--api-audiences``, the issuer by default).
+API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -51,7 +54,7 @@ class TokenReviewStatus:
 class TokenAuthority:
     """Mints and reviews the emulator's bearer tokens."""
 
-    issuer: str = "https://kubernetes.default.svc.cluster.local"
+    issuer: str = API_AUDIENCE
     key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     # (username, bound object UID) -> False once the bound subject (e.g. a deleted, or deleted
     # and recreated, ServiceAccount) no longer exists.

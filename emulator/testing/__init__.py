@@ -7,10 +7,11 @@ accepts only the real server's 403 PermissionDenied body, never "any error".
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,8 @@ class KfpTestEnv:
 
     emulator: Emulator
     server: EmulatorServer
-    _tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="kfp-iso-")))
+    # Created on first use (token files) and removed by close().
+    _tmp: Path | None = None
 
     @property
     def url(self) -> str:
@@ -97,6 +99,8 @@ class KfpTestEnv:
 
     def token_file(self, namespace: str, name: str = EDITOR_SA) -> Path:
         """A file holding a fresh SA token, for ``KF_PIPELINES_SA_TOKEN_PATH``."""
+        if self._tmp is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="kfp-iso-"))
         path = self._tmp / f"{namespace}-{name}.token"
         path.write_text(self.emulator.service_account_token(namespace, name))
         return path
@@ -107,12 +111,22 @@ class KfpTestEnv:
     def reset(self) -> None:
         self.emulator.reset()
 
+    def close(self) -> None:
+        """Remove the token files this environment wrote."""
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
 
 @contextmanager
 def running_env(emulator: Emulator | None = None) -> Iterator[KfpTestEnv]:
     emulator = emulator or Emulator(profiles=standard_profiles())
     with EmulatorServer(emulator) as server:
-        yield KfpTestEnv(emulator, server)
+        env = KfpTestEnv(emulator, server)
+        try:
+            yield env
+        finally:
+            env.close()
 
 
 def _body(response: requests.Response) -> dict[str, Any]:

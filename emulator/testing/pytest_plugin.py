@@ -28,7 +28,9 @@ def kfp_emulator_server() -> Iterator[EmulatorServer]:
 @pytest.fixture
 def kfp_env(kfp_emulator_server: EmulatorServer) -> Iterator[KfpTestEnv]:
     kfp_emulator_server.emulator.reset()
-    yield KfpTestEnv(kfp_emulator_server.emulator, kfp_emulator_server)
+    env = KfpTestEnv(kfp_emulator_server.emulator, kfp_emulator_server)
+    yield env
+    env.close()
 
 
 # Both SDK majors resolve ~/.config/kfp/context.json once, at import time, into a class
