@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,8 @@ from emulator.config import EmulatorConfig
 from emulator.kfp.models import RuntimeState
 from emulator.kfp.server import KfpApiServer
 from emulator.kube.cluster import EDITOR_SA, Cluster
-from emulator.kube.rbac import Decision
+from emulator.kube.rbac import ClusterRoleBinding, Decision
+from emulator.modes import Mode
 from emulator.snapshot import export_state, import_state, resume_timers
 
 
@@ -23,18 +25,38 @@ class ProfileSpec:
     contributors: tuple[tuple[str, str], ...] = ()
 
 
+# Kubeflow's default static user signs in with this password (Dex staticPasswords).
+DEFAULT_PASSWORD = "12341234"
+
+
 class Emulator:
-    """A multi-user Kubeflow Pipelines deployment held in memory."""
+    """A Kubeflow Pipelines deployment held in memory: multi-user (full Kubeflow) by default.
+
+    ``mode`` says which of the four ways in clients use; a standalone mode turns ``MULTIUSER``
+    off.  ``login_users`` are the gateway's static users (email -> password); by default every
+    person named by ``profiles`` may sign in with :data:`DEFAULT_PASSWORD`.
+    """
 
     def __init__(self, config: EmulatorConfig | None = None, *, clock: Clock | None = None,
-                 profiles: list[ProfileSpec] | None = None) -> None:
-        self.config = config or EmulatorConfig()
+                 profiles: list[ProfileSpec] | None = None, mode: Mode | None = None,
+                 login_users: dict[str, str] | None = None) -> None:
+        config = config or EmulatorConfig()
+        if mode is not None and mode.multiuser != config.multiuser:
+            config = dataclasses.replace(config, multiuser=mode.multiuser)
+        self.config = config
+        self.mode = mode or Mode.for_multiuser(config.multiuser)
         self.clock = clock or Clock()
         self.cluster = Cluster(self.config.pod_namespace, self.clock.now)
         self.kfp = KfpApiServer(self.config, self.cluster, self.clock)
         self._initial_profiles = list(profiles or [])
+        self._initial_admins: list[str] = []
         for spec in self._initial_profiles:
             self.add_profile(spec)
+        if login_users is None:
+            people = [p for spec in self._initial_profiles
+                      for p in (spec.owner, *(email for email, _ in spec.contributors))]
+            login_users = dict.fromkeys(people, DEFAULT_PASSWORD)
+        self.login_users: dict[str, str] = dict(login_users)
 
     # -- provisioning --------------------------------------------------------------------------
 
@@ -43,6 +65,18 @@ class Emulator:
             self.cluster.create_profile(spec.name, spec.owner)
             for email, role in spec.contributors:
                 self.cluster.add_contributor(spec.name, email, role)
+
+    def make_cluster_admin(self, user: str) -> ClusterRoleBinding:
+        """Bind ``user`` to ``cluster-admin`` (kept across :meth:`reset`)."""
+        with self.kfp.state.lock:
+            if user not in self._initial_admins:
+                self._initial_admins.append(user)
+            return self.cluster.make_cluster_admin(user)
+
+    def admin_token(self, ttl_seconds: int = 365 * 24 * 3600) -> str:
+        """The kubeconfig credential: cluster-admin on the Kubernetes API by group."""
+        with self.kfp.state.lock:
+            return self.cluster.mint_admin_token(self.clock.now(), ttl_seconds)
 
     def user_token(self, username: str, ttl_seconds: int | None = None,
                    audiences: list[str] | None = None) -> str:
@@ -84,6 +118,8 @@ class Emulator:
             self.cluster.reset()
             for spec in self._initial_profiles:
                 self.add_profile(spec)
+            for user in self._initial_admins:
+                self.cluster.make_cluster_admin(user)
             self.kfp.start()
 
     def export_state(self) -> dict[str, Any]:

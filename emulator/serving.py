@@ -1,4 +1,9 @@
-"""Serve an emulator over HTTP with uvicorn, in a background thread or in the foreground."""
+"""Serve an emulator over HTTP: one uvicorn server, one socket per listener.
+
+The direct endpoint (``ml-pipeline:8888``), the gateway and the Kubernetes API each get their own
+port; a single uvicorn server holds all three sockets and hands each request to the app of the
+port it arrived on, so they share one event loop, one shutdown and one emulator.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,16 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.core import Emulator
-from emulator.http.app import build_app
+from emulator.http.app import build_apps
+from emulator.kube.kubeconfig import write_kubeconfig
+from emulator.modes import Listener
 
 READY_TIMEOUT_SECONDS = 10.0
 
@@ -24,29 +33,95 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _uvicorn_config(emulator: Emulator, host: str, port: int, log_level: str) -> uvicorn.Config:
-    return uvicorn.Config(
-        build_app(emulator), host=host, port=port, log_level=log_level, access_log=False,
-        lifespan="on", loop="auto", http="auto", timeout_graceful_shutdown=2,
-    )
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+class PortDispatch:
+    """Routes each connection to the app of the local port it came in on."""
+
+    def __init__(self, apps: Mapping[int, ASGIApp]) -> None:
+        self.apps = dict(apps)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        server = scope.get("server") or ("", 0)
+        app = self.apps.get(int(server[1] or 0))
+        if app is None:  # unknown port (cannot happen with our sockets): the direct endpoint
+            app = next(iter(self.apps.values()))
+        await app(scope, receive, send)
 
 
 class EmulatorServer:
-    """An emulator listening on ``host:port`` from a daemon thread; stop() shuts it down."""
+    """An emulator's listeners on ``host``; start() serves them from a daemon thread.
+
+    Ports of 0 pick free ones.  ``url`` is the direct endpoint, ``gateway_url`` the gateway and
+    ``kube_url`` the Kubernetes API.
+    """
 
     def __init__(self, emulator: Emulator | None = None, host: str = "127.0.0.1",
-                 port: int = 0, log_level: str = "warning") -> None:
+                 port: int = 0, log_level: str = "warning", *, gateway_port: int = 0,
+                 kube_port: int = 0) -> None:
         self.emulator = emulator or Emulator()
         self.host = host
-        self.port = port or free_port(host)
-        self._server = uvicorn.Server(_uvicorn_config(self.emulator, host, self.port,
-                                                      log_level))
+        self._sockets = {
+            Listener.DIRECT: _bind(host, port),
+            Listener.GATEWAY: _bind(host, gateway_port),
+            Listener.KUBE: _bind(host, kube_port),
+        }
+        self.ports = {listener: int(sock.getsockname()[1])
+                      for listener, sock in self._sockets.items()}
+        self.port = self.ports[Listener.DIRECT]
+        apps = build_apps(self.emulator)
+        dispatch = PortDispatch({self.ports[listener]: apps[listener] for listener in apps})
+        self._server = uvicorn.Server(uvicorn.Config(
+            dispatch, log_level=log_level, access_log=False, lifespan="on", loop="auto",
+            http="auto", timeout_graceful_shutdown=2))
         # uvicorn captures signals only on the main thread, so a server thread leaves them be.
         self._thread: threading.Thread | None = None
 
+    def url_of(self, listener: Listener) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.ports[listener]}"
+
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self.url_of(Listener.DIRECT)
+
+    @property
+    def gateway_url(self) -> str:
+        return self.url_of(Listener.GATEWAY)
+
+    @property
+    def kube_url(self) -> str:
+        return self.url_of(Listener.KUBE)
+
+    @property
+    def entry_url(self) -> str:
+        """Where a client of the emulator's mode points the SDK (the KFP host)."""
+        if self.emulator.mode.entry is Listener.DIRECT:
+            return self.url
+        return self.gateway_url + "/pipeline"
+
+    def write_kubeconfig(self, path: Path) -> Path:
+        """A kubeconfig with the cluster-admin credential, for kubectl and the client."""
+        return write_kubeconfig(path, self.kube_url, self.emulator.admin_token())
 
     def start(self) -> EmulatorServer:
         if self._thread is not None:
@@ -62,14 +137,25 @@ class EmulatorServer:
         return self
 
     def _run(self) -> None:
-        asyncio.run(self._server.serve())
+        asyncio.run(self._server.serve(sockets=list(self._sockets.values())))
+
+    def run_forever(self) -> None:
+        """Serve in the foreground until interrupted (uvicorn handles SIGINT/SIGTERM)."""
+        logging.getLogger("uvicorn.error").propagate = True
+        self._server.run(sockets=list(self._sockets.values()))
 
     def stop(self) -> None:
         if self._thread is None:
+            self._close_sockets()
             return
         self._server.should_exit = True
         self._thread.join(timeout=READY_TIMEOUT_SECONDS)
         self._thread = None
+        self._close_sockets()
+
+    def _close_sockets(self) -> None:
+        for sock in self._sockets.values():
+            sock.close()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
@@ -86,8 +172,3 @@ def serve_in_background(emulator: Emulator | None = None, host: str = "127.0.0.1
         yield server
     finally:
         server.stop()
-
-
-def serve_forever(emulator: Emulator, host: str, port: int, log_level: str = "info") -> None:
-    logging.getLogger("uvicorn.error").propagate = True
-    uvicorn.Server(_uvicorn_config(emulator, host, port, log_level)).run()

@@ -1,4 +1,5 @@
-"""The ASGI application: the KFP REST API of both versions plus the test controls."""
+"""The ASGI applications: the direct endpoint (the KFP REST API of both versions, the test
+controls) and the builder of every listener's app."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import traceback
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.core import Emulator
 from emulator.errors import internal_error
 from emulator.http import control, routes_reports, routes_v1, routes_v2
 from emulator.http.common import error_response, method_not_allowed_response, not_found_response
 from emulator.http.routing import Router, dispatch
+from emulator.modes import Listener
 
 log = logging.getLogger("kfp_isolation.emulator")
 
@@ -62,3 +64,18 @@ class EmulatorApp:
 
 def build_app(emulator: Emulator) -> EmulatorApp:
     return EmulatorApp(emulator)
+
+
+async def _not_served(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "http":
+        await not_found_response()(scope, receive, send)
+
+
+def build_apps(emulator: Emulator) -> dict[Listener, ASGIApp]:
+    """One ASGI app per listener, all over the same emulator."""
+    direct = build_app(emulator)
+    return {
+        Listener.DIRECT: direct,
+        Listener.GATEWAY: _not_served,
+        Listener.KUBE: _not_served,
+    }

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from emulator.cli import SetupError, load_setup, main
+from conformance.cli import SetupError, load_setup, main
 from emulator.config import EmulatorConfig
 from emulator.serving import free_port
 
@@ -37,11 +37,11 @@ def test_setup_file_declares_profiles_contributors_and_users(tmp_path: Path) -> 
         "  - name: team-a\n    owner: ann@example.com\n"
         "    contributors: [{email: ben@example.com, role: view}]\n"
         "users: [ops@example.com]\n")
-    config, profiles, users = load_setup(setup)
-    assert config == {"require_namespace_for_pipelines": True}
-    assert profiles[0].name == "team-a" and profiles[0].contributors == (
+    setup_data = load_setup(setup)
+    assert setup_data.config == {"require_namespace_for_pipelines": True}
+    assert setup_data.profiles[0].name == "team-a" and setup_data.profiles[0].contributors == (
         ("ben@example.com", "view"),)
-    assert users == ["ops@example.com"]
+    assert setup_data.users == {"ops@example.com": "12341234"}
 
 
 @pytest.mark.parametrize("text", ["- a list\n", "profiles: [{name: x}]\n", "config: 3\n",
@@ -57,7 +57,8 @@ def test_unknown_config_keys_fail_with_exit_code_2(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     setup = tmp_path / "s.yaml"
     setup.write_text("config: {multi_user: true}\n")
-    assert main(["serve", "--setup", str(setup), "--port", "0"]) == 2
+    assert main(["serve", "--setup", str(setup), "--port", "0", "--gateway-port", "0",
+                 "--kube-port", "0"]) == 2
     assert "unknown config keys: multi_user" in capsys.readouterr().err
 
 
@@ -66,7 +67,8 @@ def test_serve_prints_url_users_and_working_tokens(tmp_path: Path) -> None:
     log_file = tmp_path / "emulator.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), "--demo",
+        [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port), "--demo",
+         "--gateway-port", "0", "--kube-port", "0",
          "--log-file", str(log_file)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:

@@ -1,0 +1,1 @@
+"""The kfp-isolation conformance suite: targets, provisioning, reports and the CLI."""

@@ -1,0 +1,163 @@
+"""The target file: what ``certify`` connects to, written by ``serve --write-target`` too.
+
+One small YAML document describes a deployment under test, whether it is a running emulator or a
+real cluster::
+
+    apiVersion: kfp-isolation/v1
+    kind: Target
+    name: emulator
+    mode: full-outside            # full|standalone - inside|outside
+    kfp:
+      direct: http://127.0.0.1:8888          # ml-pipeline.kubeflow:8888, headers trusted
+      gateway: http://127.0.0.1:8080/pipeline  # the KFP host behind the ingress gateway
+    gateway: http://127.0.0.1:8080           # login flow, dashboard
+    kubeconfig: /path/to/kubeconfig          # admin credentials, for provisioning
+    users:                                    # static login users (Dex local connector)
+      - {email: alice@example.com, password_env: ALICE_PASSWORD}
+    emulator:
+      controls: http://127.0.0.1:8888/_emulator   # only when the target is an emulator
+
+Passwords may be given inline (the emulator's fake users) or as the name of an environment
+variable (real clusters); :meth:`Target.redacted` is what any report or log may show.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emulator.modes import Mode
+
+API_VERSION = "kfp-isolation/v1"
+KIND = "Target"
+REDACTED = "<redacted>"
+
+
+class TargetError(ValueError):
+    """A target file that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class LoginUser:
+    email: str
+    password: str = ""
+    password_env: str = ""
+
+    def resolve_password(self) -> str:
+        if self.password:
+            return self.password
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise TargetError(f"user {self.email}: environment variable "
+                                  f"{self.password_env} is not set")
+            return value
+        raise TargetError(f"user {self.email}: no password or password_env")
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    mode: Mode
+    kfp_direct: str = ""
+    kfp_gateway: str = ""
+    gateway: str = ""
+    kubeconfig: str = ""
+    users: tuple[LoginUser, ...] = ()
+    emulator_controls: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kfp_host(self) -> str:
+        """The KFP host a client of this target's mode uses."""
+        return self.kfp_direct if self.mode.access == "inside" else self.kfp_gateway
+
+    @property
+    def is_emulator(self) -> bool:
+        return bool(self.emulator_controls)
+
+    def to_dict(self, *, redact: bool = False) -> dict[str, Any]:
+        users = []
+        for user in self.users:
+            entry: dict[str, str] = {"email": user.email}
+            if user.password:
+                entry["password"] = REDACTED if redact else user.password
+            if user.password_env:
+                entry["password_env"] = user.password_env
+            users.append(entry)
+        data: dict[str, Any] = {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "name": self.name,
+            "mode": self.mode.value,
+            "kfp": {k: v for k, v in (("direct", self.kfp_direct),
+                                       ("gateway", self.kfp_gateway)) if v},
+        }
+        if self.gateway:
+            data["gateway"] = self.gateway
+        if self.kubeconfig:
+            data["kubeconfig"] = self.kubeconfig
+        if users:
+            data["users"] = users
+        if self.emulator_controls:
+            data["emulator"] = {"controls": self.emulator_controls}
+        data.update(self.extra)
+        return data
+
+    def redacted(self) -> dict[str, Any]:
+        return self.to_dict(redact=True)
+
+    def dump(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            yaml.safe_dump(self.to_dict(), handle, sort_keys=False)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Target:
+        try:
+            data = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise TargetError(f"cannot read target file {path}: {exc}") from None
+        return cls.from_dict(data, where=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "target") -> Target:
+        if not isinstance(data, dict):
+            raise TargetError(f"{where}: expected a mapping at the top level")
+        if data.get("apiVersion") != API_VERSION or data.get("kind") != KIND:
+            raise TargetError(f"{where}: expected apiVersion {API_VERSION} and kind {KIND}")
+        try:
+            mode = Mode(data.get("mode"))
+        except ValueError:
+            raise TargetError(f"{where}: mode must be one of "
+                              f"{', '.join(m.value for m in Mode)}") from None
+        kfp = data.get("kfp") or {}
+        if not isinstance(kfp, dict) or not (kfp.get("direct") or kfp.get("gateway")):
+            raise TargetError(f"{where}: 'kfp' needs a 'direct' or 'gateway' URL")
+        users = []
+        for entry in data.get("users") or []:
+            if not isinstance(entry, dict) or not isinstance(entry.get("email"), str):
+                raise TargetError(f"{where}: each user needs an 'email'")
+            users.append(LoginUser(entry["email"], str(entry.get("password") or ""),
+                                   str(entry.get("password_env") or "")))
+        emulator = data.get("emulator") or {}
+        known = {"apiVersion", "kind", "name", "mode", "kfp", "gateway", "kubeconfig", "users",
+                 "emulator"}
+        target = cls(
+            name=str(data.get("name") or "target"), mode=mode,
+            kfp_direct=str(kfp.get("direct") or ""), kfp_gateway=str(kfp.get("gateway") or ""),
+            gateway=str(data.get("gateway") or ""), kubeconfig=str(data.get("kubeconfig") or ""),
+            users=tuple(users),
+            emulator_controls=str(emulator.get("controls") or "") if isinstance(emulator, dict)
+            else "",
+            extra={k: v for k, v in data.items() if k not in known})
+        if not target.kfp_host:
+            raise TargetError(f"{where}: mode {mode.value} needs the kfp "
+                              f"{'direct' if mode.access == 'inside' else 'gateway'} URL")
+        return target
