@@ -47,7 +47,7 @@ class Emulator:
         self.mode = mode or Mode.for_multiuser(config.multiuser)
         self.clock = clock or Clock()
         self.cluster = Cluster(self.config.pod_namespace, self.clock.now)
-        self.kfp = KfpApiServer(self.config, self.cluster, self.clock)
+        self.kfp = KfpApiServer(self.config, self.cluster, self.clock, self.mode)
         self._initial_profiles = list(profiles or [])
         self._initial_admins: list[str] = []
         for spec in self._initial_profiles:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from enum import Enum
 
+# Every healthz answer of the emulator names its mode in this response header.
+MODE_HEADER = "X-Kfp-Isolation-Mode"
+
 
 class Listener(str, Enum):
     """The emulator's network endpoints."""

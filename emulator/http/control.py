@@ -69,7 +69,8 @@ def register(router: Router, emulator: Emulator) -> None:
         router.add(method, PREFIX + path, wrapped)
 
     async def info(request: Request) -> Response:
-        return json_response({"config": emulator.config.as_dict(), "now": emulator.clock.now(),
+        return json_response({"mode": emulator.mode.value,
+                              "config": emulator.config.as_dict(), "now": emulator.clock.now(),
                               "pending_timers": emulator.clock.pending_timers()})
 
     async def reset(request: Request) -> Response:

@@ -32,6 +32,7 @@ from emulator.kfp.pipelines import VersionRequest
 from emulator.kfp.recurring import RecurringRunRequest
 from emulator.kfp.runs import RunRequest
 from emulator.kfp.server import KfpApiServer
+from emulator.modes import MODE_HEADER
 
 API = "v1beta1"
 PREFIX = "/apis/v1beta1"
@@ -93,7 +94,8 @@ def register(router: Router, server: KfpApiServer) -> None:
     async def healthz(request: Request) -> Response:
         return json_response({"commit_sha": server.config.commit_sha,
                               "tag_name": server.config.tag_name,
-                              "multi_user": server.config.multiuser})
+                              "multi_user": server.config.multiuser},
+                             headers={MODE_HEADER: server.mode.value})
 
     add("GET", "/healthz", healthz)
 

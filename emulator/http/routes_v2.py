@@ -31,6 +31,7 @@ from emulator.kfp.pipelines import VersionRequest
 from emulator.kfp.recurring import RecurringRunRequest
 from emulator.kfp.runs import RunRequest
 from emulator.kfp.server import KfpApiServer
+from emulator.modes import MODE_HEADER
 
 API = "v2beta1"
 PREFIX = "/apis/v2beta1"
@@ -70,7 +71,8 @@ def register(router: Router, server: KfpApiServer) -> None:
         return json_response({"commit_sha": server.config.commit_sha,
                               "tag_name": server.config.tag_name,
                               "multi_user": server.config.multiuser,
-                              "pipeline_store": "database"})
+                              "pipeline_store": "database"},
+                             headers={MODE_HEADER: server.mode.value})
 
     add("GET", "/healthz", healthz)
 

@@ -16,12 +16,16 @@ from emulator.kfp.reports import ReportService
 from emulator.kfp.runs import RunService
 from emulator.kfp.state import KfpState
 from emulator.kube.cluster import Cluster
+from emulator.modes import Mode
 
 
 class KfpApiServer:
     """One KFP deployment's API server, bound to a cluster and a clock."""
 
-    def __init__(self, config: EmulatorConfig, cluster: Cluster, clock: Clock) -> None:
+    def __init__(self, config: EmulatorConfig, cluster: Cluster, clock: Clock,
+                 mode: Mode | None = None) -> None:
+        # How the deployment is reached; healthz names it (the emulator's loud mode statement).
+        self.mode = mode or Mode.for_multiuser(config.multiuser)
         self.state = KfpState(config=config, clock=clock, cluster=cluster,
                               access=AccessControl(config, cluster, clock.now))
         self.experiments = ExperimentService(self.state)
