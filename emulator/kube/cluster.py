@@ -40,6 +40,7 @@ from emulator.kube.rbac import (
 from emulator.kube.tokens import API_AUDIENCE, TokenAuthority
 
 PROFILE_LABELS = {
+    "istio-injection": "enabled",
     "app.kubernetes.io/part-of": "kubeflow-profile",
     "katib.kubeflow.org/metrics-collector-injection": "enabled",
     "pipelines.kubeflow.org/enabled": "true",
@@ -110,6 +111,8 @@ class Profile(ObjectStamp):
     owner_kind: str = "User"
     # spec fields the emulator keeps but does not act on (resourceQuotaSpec, plugins).
     extra_spec: dict[str, Any] = field(default_factory=dict)
+    # status.conditions, as the profile controller writes them ({type, status, message}).
+    conditions: list[dict[str, str]] = field(default_factory=list)
 
 
 def contributor_binding_name(email: str, role: str) -> str:
@@ -455,17 +458,17 @@ class Cluster:
         validate_dns_label("Profile", name)
         if name in self.profiles:
             raise already_exists("profiles.kubeflow.org", name)
-        existing = self.namespaces.get(name)
-        if existing is not None and existing.annotations.get("owner") != owner:
-            holder = existing.annotations.get("owner") or "no Profile"
-            raise ClusterError(
-                "Conflict",
-                f"namespace {name} exists and is not owned by {owner}, it belongs to {holder}",
-                409, kind="profiles.kubeflow.org", name=name)
         profile = Profile(name, owner, owner_kind, extra_spec=dict(extra_spec or {}),
                           labels=dict(labels or {}), annotations=dict(annotations or {}))
         self.stamp(profile)
         self.profiles[name] = profile
+        existing = self.namespaces.get(name)
+        if existing is not None and existing.annotations.get("owner") != owner:
+            # The controller records the failure and stops: the namespace stays its owner's.
+            profile.conditions.append({
+                "type": "Failed", "status": "True",
+                "message": f"namespace already exist, but not owned by profile creator {owner}"})
+            return profile
         namespace = self.create_namespace(name, exist_ok=True)
         namespace.labels.update(PROFILE_LABELS)
         namespace.annotations["owner"] = owner
@@ -494,7 +497,9 @@ class Cluster:
     def delete_profile(self, name: str) -> Profile:
         """The profile controller owns the namespace: it goes, with all that lives in it."""
         profile = self.get_profile(name)
-        if name in self.namespaces:
+        namespace = self.namespaces.get(name)
+        owned = not any(c.get("type") == "Failed" for c in profile.conditions)
+        if namespace is not None and owned:
             self.delete_namespace(name)
         self.profiles.pop(name, None)
         return profile

@@ -97,14 +97,22 @@ def kubeflow_cluster_roles() -> list[ClusterRole]:
         PolicyRule((KUBEFLOW_GROUP,), ("scheduledworkflows",), ("*",)),
         PolicyRule(("argoproj.io",), ("workflows", "cronworkflows", "workflowtemplates"), ("*",)),
     ]
+    # kubeflow/manifests common/kubeflow-roles (core group only; the emulator serves no other
+    # Kubernetes workload APIs): view reads everything but secrets, edit adds secrets and writes.
     core_view = PolicyRule(("",), ("configmaps", "endpoints", "persistentvolumeclaims", "pods",
                                    "pods/log", "pods/status", "serviceaccounts", "services",
-                                   "events", "namespaces"), READ_VERBS)
-    core_edit = PolicyRule(("",), ("configmaps", "endpoints", "persistentvolumeclaims", "pods",
-                                   "pods/attach", "pods/exec", "pods/portforward", "secrets",
-                                   "serviceaccounts", "services"), ALL_VERBS)
-    rbac_admin = PolicyRule(("rbac.authorization.k8s.io",), ("roles", "rolebindings"),
-                            ALL_VERBS)
+                                   "events", "namespaces", "namespaces/status", "resourcequotas",
+                                   "limitranges"), READ_VERBS)
+    core_edit_read = PolicyRule(("",), ("secrets", "pods/attach", "pods/exec",
+                                        "pods/portforward", "pods/proxy", "services/proxy"),
+                                READ_VERBS)
+    core_edit_write = PolicyRule(("",), ("configmaps", "endpoints", "persistentvolumeclaims",
+                                         "pods", "secrets", "serviceaccounts", "services"),
+                                 ("create", "delete", "deletecollection", "patch", "update"))
+    kubernetes_admin = [
+        PolicyRule(("rbac.authorization.k8s.io",), ("roles", "rolebindings"), ALL_VERBS),
+        PolicyRule(("authorization.k8s.io",), ("localsubjectaccessreviews",), ("create",)),
+    ]
     return [
         ClusterRole("kubeflow-admin", [],
                     aggregate_from=[{_AGG + "kubeflow-admin": "true"}]),
@@ -112,9 +120,9 @@ def kubeflow_cluster_roles() -> list[ClusterRole]:
                     aggregate_from=[{_AGG + "kubeflow-edit": "true"}]),
         ClusterRole("kubeflow-view", [], labels={_AGG + "kubeflow-edit": "true"},
                     aggregate_from=[{_AGG + "kubeflow-view": "true"}]),
-        ClusterRole("kubeflow-kubernetes-admin", [rbac_admin],
+        ClusterRole("kubeflow-kubernetes-admin", kubernetes_admin,
                     labels={_AGG + "kubeflow-admin": "true"}),
-        ClusterRole("kubeflow-kubernetes-edit", [core_edit],
+        ClusterRole("kubeflow-kubernetes-edit", [core_edit_read, core_edit_write],
                     labels={_AGG + "kubeflow-edit": "true"}),
         ClusterRole("kubeflow-kubernetes-view", [core_view],
                     labels={_AGG + "kubeflow-view": "true"}),

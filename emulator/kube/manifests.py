@@ -133,7 +133,7 @@ def _binding_body(obj: Any) -> dict[str, Any]:
 
 def _profile_body(obj: Any) -> dict[str, Any]:
     spec = {"owner": {"kind": obj.owner_kind, "name": obj.owner}, **obj.extra_spec}
-    return {"spec": spec, "status": {"conditions": []}}
+    return {"spec": spec, "status": {"conditions": [dict(c) for c in obj.conditions]}}
 
 
 _WRITERS = {
@@ -334,7 +334,9 @@ def _read_profile(body: dict[str, Any], name: str, namespace: str) -> Profile:
     if owner_kind not in ("User", "Group", "ServiceAccount"):
         raise invalid("Profile", name, "spec.owner.kind", str(owner_kind),
                       'supported values: "User", "Group", "ServiceAccount"')
-    return Profile(name, owner_name, str(owner_kind), extra_spec=spec)
+    status = _mapping(body.get("status"), "status")
+    conditions = [dict(c) for c in status.get("conditions") or [] if isinstance(c, dict)]
+    return Profile(name, owner_name, str(owner_kind), extra_spec=spec, conditions=conditions)
 
 
 _READERS: dict[type, Any] = {
