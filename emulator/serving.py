@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import socket
 import threading
 import time
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.core import Emulator
 from emulator.http.app import build_apps
+from emulator.kube.api.tls import serving_cert
 from emulator.kube.kubeconfig import write_kubeconfig
 from emulator.modes import Listener
 
@@ -91,16 +93,26 @@ class EmulatorServer:
                       for listener, sock in self._sockets.items()}
         self.port = self.ports[Listener.DIRECT]
         apps = build_apps(self.emulator)
-        dispatch = PortDispatch({self.ports[listener]: apps[listener] for listener in apps})
+        dispatch = PortDispatch({self.ports[listener]: apps[listener] for listener in apps
+                                 if listener is not Listener.KUBE})
         self._server = uvicorn.Server(uvicorn.Config(
             dispatch, log_level=log_level, access_log=False, lifespan="on", loop="auto",
             http="auto", timeout_graceful_shutdown=2))
+        # The Kubernetes API speaks TLS (kubectl sends credentials only over https): its own
+        # uvicorn server, on the same event loop, with a self-signed serving certificate.
+        self.kube_cert = serving_cert(host)
+        self._kube_server = uvicorn.Server(uvicorn.Config(
+            apps[Listener.KUBE], log_level=log_level, access_log=False, lifespan="off",
+            loop="auto", http="auto", timeout_graceful_shutdown=2,
+            ssl_certfile=str(self.kube_cert.cert_file),
+            ssl_keyfile=str(self.kube_cert.key_file)))
         # uvicorn captures signals only on the main thread, so a server thread leaves them be.
         self._thread: threading.Thread | None = None
 
     def url_of(self, listener: Listener) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.ports[listener]}"
+        scheme = "https" if listener is Listener.KUBE else "http"
+        return f"{scheme}://{host}:{self.ports[listener]}"
 
     @property
     def url(self) -> str:
@@ -123,7 +135,8 @@ class EmulatorServer:
 
     def write_kubeconfig(self, path: Path) -> Path:
         """A kubeconfig with the cluster-admin credential, for kubectl and the client."""
-        return write_kubeconfig(path, self.kube_url, self.emulator.admin_token())
+        return write_kubeconfig(path, self.kube_url, self.emulator.admin_token(),
+                                ca_pem=self.kube_cert.cert_pem)
 
     def start(self) -> EmulatorServer:
         if self._thread is not None:
@@ -132,25 +145,32 @@ class EmulatorServer:
                                         daemon=True)
         self._thread.start()
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while not self._server.started:
+        while not (self._server.started and self._kube_server.started):
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"emulator server did not start on {self.url}")
             time.sleep(0.005)
         return self
 
     def _run(self) -> None:
-        asyncio.run(self._server.serve(sockets=list(self._sockets.values())))
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        plain = [sock for listener, sock in self._sockets.items()
+                 if listener is not Listener.KUBE]
+        await asyncio.gather(self._server.serve(sockets=plain),
+                             self._kube_server.serve(sockets=[self._sockets[Listener.KUBE]]))
 
     def run_forever(self) -> None:
         """Serve in the foreground until interrupted (uvicorn handles SIGINT/SIGTERM)."""
         logging.getLogger("uvicorn.error").propagate = True
-        self._server.run(sockets=list(self._sockets.values()))
+        asyncio.run(self._serve())
 
     def stop(self) -> None:
         if self._thread is None:
             self._close_sockets()
             return
         self._server.should_exit = True
+        self._kube_server.should_exit = True
         self._thread.join(timeout=READY_TIMEOUT_SECONDS)
         self._thread = None
         self._close_sockets()
@@ -158,6 +178,7 @@ class EmulatorServer:
     def _close_sockets(self) -> None:
         for sock in self._sockets.values():
             sock.close()
+        shutil.rmtree(self.kube_cert.cert_file.parent, ignore_errors=True)
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

@@ -15,6 +15,7 @@ from emulator.errors import internal_error
 from emulator.http import control, routes_reports, routes_v1, routes_v2
 from emulator.http.common import error_response, method_not_allowed_response, not_found_response
 from emulator.http.routing import Router, dispatch
+from emulator.kube.api.app import build_kube_app
 from emulator.modes import Listener
 
 log = logging.getLogger("kfp_isolation.emulator")
@@ -77,5 +78,5 @@ def build_apps(emulator: Emulator) -> dict[Listener, ASGIApp]:
     return {
         Listener.DIRECT: direct,
         Listener.GATEWAY: _not_served,
-        Listener.KUBE: _not_served,
+        Listener.KUBE: build_kube_app(emulator),
     }

@@ -124,11 +124,23 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
+# NewInvalid names the kind with its group (``Role.rbac.authorization.k8s.io``); core kinds bare.
+_KIND_GROUPS = {"Role": "rbac.authorization.k8s.io", "ClusterRole": "rbac.authorization.k8s.io",
+                "RoleBinding": "rbac.authorization.k8s.io",
+                "ClusterRoleBinding": "rbac.authorization.k8s.io", "Profile": "kubeflow.org"}
+
+
+def _qualified_kind(kind: str) -> str:
+    group = _KIND_GROUPS.get(kind)
+    return f"{kind}.{group}" if group else kind
+
+
 def invalid(kind: str, name: str, field_path: str, value: object, detail: str) -> ClusterError:
     """422 Invalid with one cause, worded as apimachinery's field errors are."""
     shown = f'"{value}"' if isinstance(value, str) else str(value)
     cause = f"Invalid value: {shown}: {detail}"
-    return ClusterError("Invalid", f'{kind} "{name}" is invalid: {field_path}: {cause}', 422,
+    return ClusterError("Invalid", f'{_qualified_kind(kind)} "{name}" is invalid: {field_path}: '
+                        f'{cause}', 422,
                         kind=kind, name=name,
                         causes=[{"reason": "FieldValueInvalid", "message": cause,
                                  "field": field_path}])
@@ -137,7 +149,8 @@ def invalid(kind: str, name: str, field_path: str, value: object, detail: str) -
 def required(kind: str, name: str, field_path: str, detail: str = "") -> ClusterError:
     """422 Invalid for a missing field (``FieldValueRequired``)."""
     cause = "Required value" + (f": {detail}" if detail else "")
-    return ClusterError("Invalid", f'{kind} "{name}" is invalid: {field_path}: {cause}', 422,
+    return ClusterError("Invalid", f'{_qualified_kind(kind)} "{name}" is invalid: {field_path}: '
+                        f'{cause}', 422,
                         kind=kind, name=name,
                         causes=[{"reason": "FieldValueRequired", "message": cause,
                                  "field": field_path}])
@@ -152,7 +165,8 @@ def validate_dns_label(kind: str, name: str) -> None:
         raise _invalid_name(
             kind, name,
             "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-            "'-', and must start and end with an alphanumeric character")
+            "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+            "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
 
 
 def validate_dns_subdomain(kind: str, name: str) -> None:
@@ -160,7 +174,9 @@ def validate_dns_subdomain(kind: str, name: str) -> None:
         raise _invalid_name(
             kind, name,
             "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-            "'-' or '.', and must start and end with an alphanumeric character")
+            "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+            "'example.com', regex used for validation is "
+            "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
 
 
 def validate_rbac_name(kind: str, name: str) -> None:

@@ -60,9 +60,11 @@ def bootstrap_policy() -> tuple[list[ClusterRole], list[ClusterRoleBinding]]:
             "/openapi/*", "/readyz", "/version", "/version/"))]),
         ClusterRole("system:public-info-viewer", [PolicyRule((), (), ("get",), non_resource_urls=(
             "/healthz", "/livez", "/readyz", "/version", "/version/"))]),
-        ClusterRole("system:basic-user", [PolicyRule(
-            ("authorization.k8s.io",), ("selfsubjectaccessreviews", "selfsubjectrulesreviews"),
-            ("create",))]),
+        ClusterRole("system:basic-user", [
+            PolicyRule(("authorization.k8s.io",),
+                       ("selfsubjectaccessreviews", "selfsubjectrulesreviews"), ("create",)),
+            # Since Kubernetes 1.28 (``kubectl auth whoami``).
+            PolicyRule(("authentication.k8s.io",), ("selfsubjectreviews",), ("create",))]),
     ]
     authenticated = Subject("Group", AUTHENTICATED_GROUP)
     bindings = [

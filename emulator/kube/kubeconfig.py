@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,15 @@ import yaml
 CONTEXT = "kfp-isolation"
 
 
-def kubeconfig(server_url: str, token: str, name: str = CONTEXT) -> dict[str, Any]:
+def kubeconfig(server_url: str, token: str, name: str = CONTEXT,
+               ca_pem: bytes | None = None) -> dict[str, Any]:
+    cluster: dict[str, Any] = {"server": server_url}
+    if ca_pem:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode("ascii")
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": server_url}}],
+        "clusters": [{"name": name, "cluster": cluster}],
         "users": [{"name": f"{name}-admin", "user": {"token": token}}],
         "contexts": [{"name": name, "context": {"cluster": name, "user": f"{name}-admin",
                                                 "namespace": "default"}}],
@@ -24,10 +29,12 @@ def kubeconfig(server_url: str, token: str, name: str = CONTEXT) -> dict[str, An
     }
 
 
-def write_kubeconfig(path: Path, server_url: str, token: str) -> Path:
-    """Write (owner-readable only: it holds a credential) and return ``path``."""
+def write_kubeconfig(path: Path, server_url: str, token: str,
+                     ca_pem: bytes | None = None) -> Path:
+    """Write (owner-readable only: it holds a credential) and return ``path``.  ``ca_pem`` is
+    the certificate that signs an https server's serving certificate."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(kubeconfig(server_url, token), sort_keys=False)
+    text = yaml.safe_dump(kubeconfig(server_url, token, ca_pem=ca_pem), sort_keys=False)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)

@@ -289,10 +289,13 @@ class Authorizer:
     def review(self, user: str, attrs: ResourceAttributes,
                groups: Sequence[str] = ()) -> Decision:
         """A SubjectAccessReview.  KFP sends only the user; the Kubernetes surface adds the
-        caller's groups, as the kube-apiserver does for its own requests."""
+        caller's groups, as the kube-apiserver does for its own requests.  A subresource is
+        matched as ``resource/subresource`` (a rule on ``serviceaccounts`` does not grant
+        ``serviceaccounts/token``), as Kubernetes RBAC does."""
+        resource = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
         allowed, reason, sar_reason = self._evaluate(
             user, groups, attrs.namespace,
-            lambda rule: rule.matches(attrs.group, attrs.resource, attrs.verb, attrs.name),
+            lambda rule: rule.matches(attrs.group, resource, attrs.verb, attrs.name),
             f"verb {attrs.verb!r} on {attrs.resource}.{attrs.group}")
         return self._record(user, attrs.verb, attrs.group, attrs.resource, attrs.namespace,
                             attrs.name, allowed, reason, sar_reason)

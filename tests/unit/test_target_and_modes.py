@@ -47,9 +47,12 @@ def test_each_listener_has_its_own_port() -> None:
         assert len({server.url, server.gateway_url, server.kube_url}) == 3
         ok = requests.get(server.url + "/apis/v2beta1/healthz", timeout=5)
         assert ok.status_code == 200
-        # The Kubernetes listener does not serve the KFP API.
-        other = requests.get(server.kube_url + "/apis/v2beta1/healthz", timeout=5)
+        # The Kubernetes listener (TLS, its own certificate) does not serve the KFP API.
+        other = requests.get(server.kube_url + "/apis/v2beta1/healthz", timeout=5,
+                             verify=str(server.kube_cert.cert_file),
+                             headers={"Authorization": f"Bearer {server.emulator.admin_token()}"})
         assert other.status_code == 404
+        assert other.json()["reason"] == "NotFound"
 
 
 def test_target_round_trips_and_redacts_passwords(tmp_path: Path) -> None:
@@ -113,7 +116,7 @@ def test_serve_writes_a_target_file_and_kubeconfig_that_connect(tmp_path: Path) 
         assert target.kfp_host == f"http://127.0.0.1:{ports[1]}/pipeline"
         assert {u.email for u in target.users} >= {"alice@example.com", "bob@example.com"}
         kubeconfig = yaml.safe_load(Path(target.kubeconfig).read_text())
-        assert kubeconfig["clusters"][0]["cluster"]["server"] == f"http://127.0.0.1:{ports[2]}"
+        assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://127.0.0.1:{ports[2]}"
         info = requests.get(target.emulator_controls, timeout=5).json()
         assert info["mode"] == "full-outside"
         proc.terminate()

@@ -1,0 +1,1 @@
+"""The Kubernetes API surface of the emulator (the KUBE listener)."""
