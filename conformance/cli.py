@@ -92,7 +92,9 @@ def build_emulator(args: argparse.Namespace) -> tuple[Emulator, Setup]:
                         mode=_mode(args, config))
     emulator.login_users.update(setup.users)
     for admin in setup.admins:
+        # Admin on both sides: cluster-admin for Kubernetes and KFP, and KFAM's admin flag.
         emulator.make_cluster_admin(admin)
+        emulator.kfam_admins.append(admin)
     if args.demo:
         populate_demo_data(emulator, seed=args.seed)
     return emulator, setup

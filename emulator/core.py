@@ -8,6 +8,8 @@ from typing import Any
 
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
+from emulator.gateway.config import GatewayConfig
+from emulator.gateway.sessions import LoginState
 from emulator.kfp.models import RuntimeState
 from emulator.kfp.server import KfpApiServer
 from emulator.kube.cluster import EDITOR_SA, Cluster
@@ -35,11 +37,15 @@ class Emulator:
     ``mode`` says which of the four ways in clients use; a standalone mode turns ``MULTIUSER``
     off.  ``login_users`` are the gateway's static users (email -> password); by default every
     person named by ``profiles`` may sign in with :data:`DEFAULT_PASSWORD`.
+    ``gateway_config`` sets the gateway's JWT audiences and session lifetime; ``kfam_admins`` are
+    KFAM's ``-cluster-admin`` users.
     """
 
     def __init__(self, config: EmulatorConfig | None = None, *, clock: Clock | None = None,
                  profiles: list[ProfileSpec] | None = None, mode: Mode | None = None,
-                 login_users: dict[str, str] | None = None) -> None:
+                 login_users: dict[str, str] | None = None,
+                 gateway_config: GatewayConfig | None = None,
+                 kfam_admins: list[str] | None = None) -> None:
         config = config or EmulatorConfig()
         if mode is not None and mode.multiuser != config.multiuser:
             config = dataclasses.replace(config, multiuser=mode.multiuser)
@@ -57,6 +63,11 @@ class Emulator:
                       for p in (spec.owner, *(email for email, _ in spec.contributors))]
             login_users = dict.fromkeys(people, DEFAULT_PASSWORD)
         self.login_users: dict[str, str] = dict(login_users)
+        self.gateway_config = gateway_config or GatewayConfig()
+        # KFAM's ``-cluster-admin`` flag values (no Kubernetes lookup behind them).
+        self.kfam_admins: list[str] = list(kfam_admins or [])
+        # Gateway login sessions and Dex requests; signed out by reset().
+        self.login_state = LoginState()
 
     # -- provisioning --------------------------------------------------------------------------
 
@@ -114,6 +125,7 @@ class Emulator:
         """Forget every KFP object and every cluster change; keep the initial profiles."""
         with self.kfp.state.lock:
             self.kfp.state.clear()
+            self.login_state.clear()
             # User tokens stay valid; ServiceAccount tokens die with their recreated accounts.
             self.cluster.reset()
             for spec in self._initial_profiles:

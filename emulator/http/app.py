@@ -12,9 +12,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.core import Emulator
 from emulator.errors import internal_error
+from emulator.gateway.app import build_gateway_app
 from emulator.http import control, routes_reports, routes_v1, routes_v2
 from emulator.http.common import error_response, method_not_allowed_response, not_found_response
 from emulator.http.routing import Router, dispatch
+from emulator.kfam import routes as kfam_routes
 from emulator.kube.api.app import build_kube_app
 from emulator.modes import Listener
 
@@ -36,6 +38,9 @@ class EmulatorApp:
         for prefix in (routes_v1.PREFIX, routes_v2.PREFIX):
             routes_reports.register(self.router, emulator.kfp, prefix)
         control.register(self.router, emulator)
+        # KFAM (profiles-kfam:8081) lives on the in-cluster network, where the identity header
+        # is trusted; the gateway refuses /kfam/ as Istio does.
+        kfam_routes.register(self.router, emulator)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -67,16 +72,11 @@ def build_app(emulator: Emulator) -> EmulatorApp:
     return EmulatorApp(emulator)
 
 
-async def _not_served(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] == "http":
-        await not_found_response()(scope, receive, send)
-
-
 def build_apps(emulator: Emulator) -> dict[Listener, ASGIApp]:
     """One ASGI app per listener, all over the same emulator."""
     direct = build_app(emulator)
     return {
         Listener.DIRECT: direct,
-        Listener.GATEWAY: _not_served,
+        Listener.GATEWAY: build_gateway_app(emulator, direct),
         Listener.KUBE: build_kube_app(emulator),
     }

@@ -458,13 +458,6 @@ class Cluster:
         return self.put_cluster_binding(ClusterRoleBinding(
             name, RoleRef("ClusterRole", CLUSTER_ADMIN), [Subject("User", user)]))
 
-    def is_cluster_admin(self, user: str) -> bool:
-        """KFAM's notion: a ClusterRoleBinding to ``cluster-admin`` names the user."""
-        return any(
-            binding.role_ref.name == CLUSTER_ADMIN
-            and any(s.kind == "User" and s.name == user for s in binding.subjects)
-            for binding in self.rbac.cluster_bindings.values())
-
     # -- Profiles and contributors ---------------------------------------------------------------
 
     def create_profile(self, name: str, owner: str, owner_kind: str = "User", *,

@@ -1,0 +1,158 @@
+"""The gateway listener.
+
+Full Kubeflow (docs/upstream/kubeflow-platform.md 3.4-3.6): the Istio ingress gateway.  A request
+without ``Authorization`` is checked by oauth2-proxy (session cookie); one with
+``Authorization: Bearer`` by jwt_authn; one with another ``Authorization`` has no principal and is
+denied.  ``/dex/`` and ``/oauth2/`` need no identity.  Then the VirtualServices route it:
+``/pipeline`` to ml-pipeline-ui (which proxies ``/pipeline/apis/...`` to the API server, here the
+direct app in-process), ``/kfam/`` to KFAM (whose policy admits only the dashboard, so: 403),
+``/`` to the central dashboard.  The gateway always drops a client-sent identity header and sets
+its own from the authenticated identity.
+
+Standalone KFP: the listener is a port-forward to ml-pipeline-ui: no login, headers untouched.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from emulator.gateway import dex, jwt, oauth2_proxy
+from emulator.gateway.dashboard import Dashboard
+from emulator.gateway.pages import HTML, page
+
+if TYPE_CHECKING:
+    from emulator.core import Emulator
+
+GROUPS_HEADER = "kubeflow-groups"
+UI_PREFIX = "/pipeline"
+MAX_REALM_PATH = 256
+
+
+def _open_path(path: str) -> bool:
+    """Paths the CUSTOM and require-jwt policies leave alone (``/dex/*``, ``/oauth2/*``)."""
+    return path.startswith(("/dex/", "/oauth2/"))
+
+
+def _ui_page() -> Response:
+    """ml-pipeline-ui's index for any non-API path (the UI itself is not emulated)."""
+    return Response(page("Kubeflow Pipelines", "<div id=\"root\">Kubeflow Pipelines</div>"),
+                    media_type=HTML)
+
+
+def _strip_prefix(scope: Scope, prefix: str) -> Scope:
+    path = scope["path"][len(prefix):] or "/"
+    raw = scope.get("raw_path")
+    if isinstance(raw, bytes) and raw.startswith(prefix.encode()):
+        raw = raw[len(prefix):] or b"/"
+    else:
+        raw = path.encode()
+    return {**scope, "path": path, "raw_path": raw}
+
+
+def _original_uri(scope: Scope) -> str:
+    """Envoy's buildOriginalUri: scheme://host + the path (with query), the path cut to 256."""
+    headers = Headers(scope=scope)
+    raw = scope.get("raw_path") or scope["path"].encode()
+    path = raw.decode("latin-1")
+    query = scope.get("query_string", b"").decode("latin-1")
+    if query:
+        path = f"{path}?{query}"
+    return f"{scope.get('scheme', 'http')}://{headers.get('host', '')}{path[:MAX_REALM_PATH]}"
+
+
+class GatewayApp:
+    def __init__(self, emulator: Emulator, direct_app: ASGIApp) -> None:
+        self.emulator = emulator
+        self.direct = direct_app
+        self.dashboard = Dashboard(emulator)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.direct(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        if self.emulator.mode.multiuser:
+            await self._full(scope, receive, send)
+        else:
+            await self._standalone(scope, receive, send)
+
+    # -- standalone: kubectl port-forward svc/ml-pipeline-ui ------------------------------------
+
+    async def _standalone(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        if path.startswith(f"{UI_PREFIX}/apis/"):
+            await self.direct(_strip_prefix(scope, UI_PREFIX), receive, send)
+        elif path.startswith("/apis/"):
+            await self.direct(scope, receive, send)
+        else:
+            await _ui_page()(scope, receive, send)
+
+    # -- full Kubeflow: Istio ingress gateway --------------------------------------------------
+
+    async def _full(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        path = scope["path"]
+        authorization = request.headers.get("authorization")
+        identity: str | None = None
+        groups: tuple[str, ...] = ()
+        if authorization is None:
+            if not _open_path(path):  # CUSTOM policy: oauth2-proxy's check
+                identity = oauth2_proxy.session_email(request, self.emulator)
+                if identity is None:
+                    await oauth2_proxy.unauthenticated(request)(scope, receive, send)
+                    return
+        elif authorization.startswith("Bearer "):  # jwt_authn, on every path
+            with self.emulator.kfp.state.lock:
+                now = self.emulator.clock.now()
+            result = jwt.verify(authorization[len("Bearer "):], self.emulator.cluster.tokens,
+                                self.emulator.gateway_config, now)
+            if isinstance(result, jwt.JwtFailure):
+                await jwt.failure_response(result, _original_uri(scope))(scope, receive, send)
+                return
+            identity, groups = result.user, result.groups
+        elif not _open_path(path):  # no token extracted: no principal, the DENY policy
+            await jwt.rbac_denied()(scope, receive, send)
+            return
+
+        if path.startswith("/dex/"):
+            await (await dex.handle(request, self.emulator))(scope, receive, send)
+            return
+        if path.startswith("/oauth2/"):
+            await (await oauth2_proxy.handle(request, self.emulator))(scope, receive, send)
+            return
+        if path.startswith("/kfam/"):  # profiles-kfam admits only the dashboard's principal
+            await jwt.rbac_denied()(scope, receive, send)
+            return
+        upstream = self._with_identity(scope, identity, groups)
+        if path == UI_PREFIX or path.startswith(f"{UI_PREFIX}/"):
+            if path.startswith(f"{UI_PREFIX}/apis/"):  # ml-pipeline-ui's API proxy
+                await self.direct(_strip_prefix(upstream, UI_PREFIX), receive, send)
+            else:
+                await _ui_page()(scope, receive, send)
+            return
+        response = await self.dashboard(Request(upstream, receive))
+        await response(scope, receive, send)
+
+    def _with_identity(self, scope: Scope, identity: str | None,
+                       groups: tuple[str, ...]) -> Scope:
+        """Drop every client-sent identity/groups header; set the authenticated identity.
+        ``Authorization`` is forwarded as sent (forwardOriginalToken)."""
+        userid = self.emulator.config.userid_header.lower().encode("latin-1")
+        dropped = {userid, GROUPS_HEADER.encode()}
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in dropped]
+        if identity:
+            value = self.emulator.config.userid_prefix + identity
+            headers.append((userid, value.encode("utf-8")))
+        if groups:
+            headers.append((GROUPS_HEADER.encode(), ",".join(groups).encode("utf-8")))
+        return {**scope, "headers": headers}
+
+
+def build_gateway_app(emulator: Emulator, direct_app: ASGIApp) -> GatewayApp:
+    return GatewayApp(emulator, direct_app)
