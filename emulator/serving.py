@@ -21,7 +21,7 @@ import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.core import Emulator
-from emulator.http.app import build_apps
+from emulator.http.app import answer_lifespan, build_apps
 from emulator.kube.api.tls import serving_cert
 from emulator.kube.kubeconfig import write_kubeconfig
 from emulator.modes import Listener
@@ -58,13 +58,8 @@ class PortDispatch:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         server = scope.get("server") or ("", 0)
         app = self.apps.get(int(server[1] or 0))
         if app is None:  # unknown port (cannot happen with our sockets): the direct endpoint

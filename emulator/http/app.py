@@ -27,6 +27,17 @@ async def _fallback(request: Request, other_method: bool) -> Response:
     return method_not_allowed_response() if other_method else not_found_response()
 
 
+async def answer_lifespan(receive: Receive, send: Send) -> None:
+    """Acknowledge startup and shutdown: the emulator holds no resources that need them."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 class EmulatorApp:
     """Routes requests; an unexpected exception is logged and answered as the server's 500."""
 
@@ -44,7 +55,7 @@ class EmulatorApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await answer_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -56,17 +67,6 @@ class EmulatorApp:
                       traceback.format_exc())
             response = error_response(internal_error(repr(exc)))
         await response(scope, receive, send)
-
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
 
 def build_app(emulator: Emulator) -> EmulatorApp:
     return EmulatorApp(emulator)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from emulator.kfp.messages import json_type
 from emulator.kube.cluster import ClusterError, required
 from emulator.kube.rbac import RoleBinding, RoleRef, Subject
 
@@ -51,18 +52,6 @@ _STRUCTS: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def first_json_value(raw: bytes) -> Any:
     """The first JSON value of the body, as ``json.NewDecoder(r.Body).Decode`` reads it."""
     text = raw.decode("utf-8", "replace").lstrip(" \t\r\n")
@@ -85,9 +74,9 @@ def decode_struct(value: Any, go_type: str, path: str = "") -> dict[str, Any]:
     struct_name, fields = _STRUCTS[go_type]
     if not isinstance(value, dict):
         if path:
-            raise GoDecodeError(f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
+            raise GoDecodeError(f"json: cannot unmarshal {json_type(value)} into Go struct field "
                                 f"{path} of type {go_type}")
-        raise GoDecodeError(f"json: cannot unmarshal {_json_kind(value)} into Go value of type "
+        raise GoDecodeError(f"json: cannot unmarshal {json_type(value)} into Go value of type "
                             f"{go_type}")
     decoded: dict[str, Any] = {}
     for key, item in value.items():
@@ -102,7 +91,7 @@ def decode_struct(value: Any, go_type: str, path: str = "") -> dict[str, Any]:
         elif isinstance(item, str):
             decoded[name] = item
         else:
-            raise GoDecodeError(f"json: cannot unmarshal {_json_kind(item)} into Go struct field "
+            raise GoDecodeError(f"json: cannot unmarshal {json_type(item)} into Go struct field "
                                 f"{field_path} of type string")
     return decoded
 
@@ -216,13 +205,21 @@ class KfamService:
         return KfamResponse(200, json.dumps({"bindings": items} if items else {},
                                             separators=(",", ":")))
 
-    def create_binding(self, caller: str, raw: bytes) -> KfamResponse:
+    def _managed_binding(self, caller: str, raw: bytes) -> Binding | KfamResponse:
+        """The request's binding, or the answer when it is undecodable (403 with Go's error) or
+        the caller is neither the Profile's owner nor an admin (403, empty body)."""
         try:
             binding = Binding.decode(raw)
         except GoDecodeError as error:
             return KfamResponse(403, str(error))
         if not self.is_owner_or_admin(caller, binding.namespace):
             return KfamResponse(403)
+        return binding
+
+    def create_binding(self, caller: str, raw: bytes) -> KfamResponse:
+        binding = self._managed_binding(caller, raw)
+        if isinstance(binding, KfamResponse):
+            return binding
         name = binding.name
         cluster_role = ROLE_NAME_MAP.get(binding.role_name, "")
         try:
@@ -239,12 +236,9 @@ class KfamService:
         return KfamResponse(200)
 
     def delete_binding(self, caller: str, raw: bytes) -> KfamResponse:
-        try:
-            binding = Binding.decode(raw)
-        except GoDecodeError as error:
-            return KfamResponse(403, str(error))
-        if not self.is_owner_or_admin(caller, binding.namespace):
-            return KfamResponse(403)
+        binding = self._managed_binding(caller, raw)
+        if isinstance(binding, KfamResponse):
+            return binding
         name = binding.name
         if name not in self.cluster.rbac.bindings.get(binding.namespace, {}):
             # The informer-cache lister's NotFound names the resource in the singular.
@@ -268,7 +262,7 @@ class KfamService:
         except GoDecodeError as error:
             return KfamResponse(403, str(error))
         if not isinstance(data, dict):
-            return KfamResponse(403, f"json: cannot unmarshal {_json_kind(data)} into Go value "
+            return KfamResponse(403, f"json: cannot unmarshal {json_type(data)} into Go value "
                                      "of type v1beta1.Profile")
         metadata = _object(data.get("metadata"))
         spec = _object(data.get("spec"))

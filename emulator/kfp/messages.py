@@ -108,7 +108,7 @@ def _where(raw: str, token: str) -> str:
 def _parse_message(message: Message, data: Any, raw: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ParseError(f"proto: {_where(raw, '')}: invalid value for {message.name}: "
-                         f"expected object, got {_json_type(data)}")
+                         f"expected object, got {json_type(data)}")
     by_json = {json_name(name): name for name in message.fields}
     result: dict[str, Any] = {}
     for key, value in data.items():
@@ -128,7 +128,8 @@ def _parse_message(message: Message, data: Any, raw: str) -> dict[str, Any]:
     return result
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON type name Go's decoders print in their errors."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, (int, float)):
@@ -143,7 +144,7 @@ def _json_type(value: Any) -> str:
 
 
 def _invalid(raw: str, key: str, kind: str, value: Any) -> ParseError:
-    shown = json.dumps(value) if not isinstance(value, (dict, list)) else _json_type(value)
+    shown = json.dumps(value) if not isinstance(value, (dict, list)) else json_type(value)
     return ParseError(f"proto: {_where(raw, json.dumps(key))}: invalid value for {kind} field "
                       f"{key}: {shown}")
 
