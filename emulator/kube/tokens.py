@@ -18,6 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+# Clock skew the Kubernetes token validator tolerates (go-jose ``DefaultLeeway``, used by
+# ``pkg/serviceaccount/claims.go``): a token is refused once ``now - 60 s`` is after its expiry.
+EXPIRY_LEEWAY_SECONDS = 60
+
 # The audience of the cluster's own API (kube-apiserver ``--api-audiences``, the issuer by default).
 API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
 
@@ -102,7 +106,7 @@ class TokenAuthority:
         if claims is None:
             return TokenReviewStatus(False, error="[invalid bearer token, square/go-jose: error in "
                                                   "cryptographic primitive]")
-        if int(now) >= int(claims.get("exp", 0)):
+        if int(now) - EXPIRY_LEEWAY_SECONDS > int(claims.get("exp", 0)):
             return TokenReviewStatus(False, error="[invalid bearer token, service account token "
                                                   "has expired]")
         username = str(claims.get("sub", ""))

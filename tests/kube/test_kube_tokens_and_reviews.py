@@ -70,7 +70,7 @@ def test_token_request_defaults_to_the_api_audience_and_an_hour(kube: KubeEnv) -
 def test_token_request_expires_on_the_emulator_clock(kube: KubeEnv) -> None:
     issued = _mint(kube, [KFP_AUDIENCE], 600)
     assert _kfp_list(kube, issued.status.token)[0] == 200
-    kube.emulator.advance(601)
+    kube.emulator.advance(661)  # past the expiry and the validator's 60 s leeway
     response = kube.kfp_bearer(issued.status.token).get(
         f"/apis/v2beta1/experiments?namespace={OWNER_NAMESPACE}")
     assert_unauthenticated(response)
@@ -195,7 +195,7 @@ def test_token_review_good_expired_and_wrong_audience(kube: KubeEnv) -> None:
     assert wrong.status.error == (
         f'[invalid bearer token, token audiences ["{KFP_AUDIENCE}"] is invalid for the target '
         f'audiences ["{API_AUDIENCE}"]]')
-    kube.emulator.advance(600)
+    kube.emulator.advance(661)  # past the expiry and the validator's 60 s leeway
     expired = _review(kube, token, [KFP_AUDIENCE])
     assert expired.status.authenticated is False
     assert expired.status.error == "[invalid bearer token, service account token has expired]"

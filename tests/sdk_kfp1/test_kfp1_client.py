@@ -66,7 +66,7 @@ def test_token_file_is_reread_on_every_request(kfp_env: KfpTestEnv, kfp_home: Pa
     client = kfp.Client(host=kfp_env.url,
                         credentials=kfp.auth.ServiceAccountTokenVolumeCredentials(path=None))
     client.create_experiment("rotating", namespace="alice")
-    kfp_env.advance(61)
+    kfp_env.advance(121)  # past the expiry and the validator's 60 s leeway
     failed(lambda: client.list_experiments(namespace="alice"), 401, 16, EMPTY_IDENTITY)
     token_file.write_text(kfp_env.emulator.service_account_token("alice"))
     assert [e.name for e in client.list_experiments(namespace="alice").experiments] == \

@@ -85,7 +85,7 @@ def test_expired_token_is_unauthenticated_until_rotated(kfp_env: KfpTestEnv,
                                                         owner: kfp.Client) -> None:
     owner.create_experiment("before-expiry", namespace=OWNER_NAMESPACE)
 
-    kfp_env.advance(kfp_env.emulator.config.token_ttl_seconds + 1)
+    kfp_env.advance(kfp_env.emulator.config.token_ttl_seconds + 61)  # past the 60 s leeway
     with pytest.raises(ApiException) as info:
         owner.list_experiments(namespace=OWNER_NAMESPACE)
     assert_sdk_error(info.value, 401, 16, UNAUTHENTICATED_DETAIL)

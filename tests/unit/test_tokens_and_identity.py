@@ -25,7 +25,11 @@ def test_token_review_accepts_a_fresh_token_and_reports_the_requested_audience()
 def test_token_review_rejects_expired_forged_and_wrong_audience_tokens() -> None:
     authority = TokenAuthority()
     token = authority.mint("alice@example.com", [AUDIENCE], now=1000, ttl_seconds=60)
-    assert not authority.review(token, [AUDIENCE], now=1060).authenticated
+    # Expiry 1060, plus the 60 s leeway of Kubernetes' validator.
+    assert authority.review(token, [AUDIENCE], now=1120).authenticated
+    expired = authority.review(token, [AUDIENCE], now=1121)
+    assert not expired.authenticated
+    assert expired.error == "[invalid bearer token, service account token has expired]"
     other = TokenAuthority()  # a different signing key
     assert not other.review(token, [AUDIENCE], now=1001).authenticated
     tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
