@@ -96,6 +96,13 @@ class Emulator:
                 username, self.clock.now(), ttl_seconds or self.config.token_ttl_seconds,
                 audiences or [self.config.token_review_audience])
 
+    def login_session(self, email: str) -> str:
+        """A signed-in gateway session for ``email`` (the ``oauth2_proxy_kubeflow`` cookie
+        value), as the login flow would leave it; no password is checked."""
+        with self.kfp.state.lock:
+            return self.login_state.open_session(email, self.clock.now(),
+                                                 self.gateway_config.session_seconds)
+
     def service_account_token(self, namespace: str, name: str = EDITOR_SA,
                               ttl_seconds: int | None = None,
                               audiences: list[str] | None = None) -> str:

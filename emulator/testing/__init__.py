@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from emulator.core import Emulator, ProfileSpec
+from emulator.gateway.oauth2_proxy import COOKIE_NAME as SESSION_COOKIE
 from emulator.kube.cluster import EDITOR_SA
 from emulator.serving import EmulatorServer
 
@@ -68,6 +69,14 @@ class KfpTestEnv:
         return self.server.url
 
     @property
+    def gateway_url(self) -> str:
+        return self.server.gateway_url
+
+    @property
+    def kube_url(self) -> str:
+        return self.server.kube_url
+
+    @property
     def userid_header(self) -> str:
         return self.emulator.config.userid_header
 
@@ -81,6 +90,17 @@ class KfpTestEnv:
         token = self.emulator.service_account_token(namespace, name)
         return IdentitySession(self.url, {"Authorization": f"Bearer {token}"},
                                f"system:serviceaccount:{namespace}:{name}")
+
+    def through_gateway(self, email: str) -> IdentitySession:
+        """A signed-in browser or ``kfp.Client(cookies=...)`` outside the cluster: relative URLs
+        go to the gateway's ``/pipeline``, with the login session's cookie."""
+        cookie = self.emulator.login_session(email)
+        return IdentitySession(self.gateway_url + "/pipeline",
+                               {"Cookie": f"{SESSION_COOKIE}={cookie}"}, email)
+
+    def kubeconfig(self) -> Path:
+        """A kubeconfig with the cluster-admin credential (for kubectl or the kubernetes client)."""
+        return self.server.write_kubeconfig(self._tmp_dir() / "kubeconfig")
 
     def as_anonymous(self) -> IdentitySession:
         return IdentitySession(self.url, {}, "anonymous")
@@ -99,11 +119,14 @@ class KfpTestEnv:
 
     def token_file(self, namespace: str, name: str = EDITOR_SA) -> Path:
         """A file holding a fresh SA token, for ``KF_PIPELINES_SA_TOKEN_PATH``."""
-        if self._tmp is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix="kfp-iso-"))
-        path = self._tmp / f"{namespace}-{name}.token"
+        path = self._tmp_dir() / f"{namespace}-{name}.token"
         path.write_text(self.emulator.service_account_token(namespace, name))
         return path
+
+    def _tmp_dir(self) -> Path:
+        if self._tmp is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="kfp-iso-"))
+        return self._tmp
 
     def advance(self, seconds: float) -> int:
         return self.emulator.advance(seconds)
