@@ -146,8 +146,9 @@ def connection_banner(server: EmulatorServer, setup: Setup, kubeconfig: Path | N
             "",
             "Connect with the kfp SDK:",
             f"  inside:  kfp.Client(host='{server.url}', existing_token='<token above>')",
-            f"  outside: kfp.Client(host='{server.gateway_url}/pipeline', "
-            "cookies='<session cookie after login>')",
+            f"  outside: kfp.Client(host='{server.gateway_url}/pipeline', cookies="
+            f"conformance.login.login_cookies('{server.gateway_url}/pipeline', "
+            "'<email>', '<password>'))",
         ]
     else:
         lines.append(f"Connect with the kfp SDK: kfp.Client(host='{server.entry_url}')")
