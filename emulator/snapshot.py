@@ -82,27 +82,23 @@ def cluster_objects(cluster: Cluster) -> list[Any]:
     ]
 
 
-def _restore_cluster(cluster: Cluster, data: dict[str, Any]) -> None:
-    objects = [from_manifest(entry, BY_KIND[entry["kind"]][0], restore=True)
-               for entry in data["objects"]]
-    cluster.restore(objects, int(data.get("resource_version", 0)))
-
-
 def import_state(cluster: Cluster, kfp: KfpApiServer, data: Any) -> float:
     """Replace everything with ``data``; returns the snapshot's clock. All-or-nothing."""
     if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
         raise SnapshotError(f"not a kfp-isolation snapshot of format {FORMAT_VERSION}")
     try:
+        # Read everything before anything changes: a bad entry leaves the state untouched.
         built = _build(data)
-        # Read every manifest before anything changes: a bad one leaves the state untouched.
-        for entry in data["cluster"]["objects"]:
-            from_manifest(entry, BY_KIND[entry["kind"]][0], restore=True)
+        objects = [from_manifest(entry, BY_KIND[entry["kind"]][0], restore=True)
+                   for entry in data["cluster"]["objects"]]
+        resource_version = int(data["cluster"].get("resource_version", 0))
+        clock = float(data.get("clock", 0.0))
     except (KeyError, TypeError, ValueError, AttributeError, ClusterError) as exc:
         raise SnapshotError(f"malformed snapshot: {exc!r}") from None
     state = kfp.state
     with state.lock:
         state.clear()
-        _restore_cluster(cluster, data["cluster"])
+        cluster.restore(objects, resource_version)
         for collection, store in (("experiments", state.experiments), ("runs", state.runs),
                                   ("recurring_runs", state.recurring_runs),
                                   ("pipelines", state.pipelines)):
@@ -111,7 +107,7 @@ def import_state(cluster: Cluster, kfp: KfpApiServer, data: Any) -> float:
         for version in built["versions"]:
             state.versions.add(version)
         state.default_experiment_id = built["default_experiment_id"]
-    return float(data.get("clock", 0.0))
+    return clock
 
 
 def resume_timers(kfp: KfpApiServer) -> None:

@@ -13,6 +13,7 @@ Kubernetes surface, KFAM, the test controls) authorize first.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,6 @@ PROFILE_LABELS = {
     "serving.kubeflow.org/inferenceservice": "enabled",
 }
 ROLE_TO_CLUSTER_ROLE = {"admin": "kubeflow-admin", "edit": "kubeflow-edit", "view": "kubeflow-view"}
-CLUSTER_ROLE_TO_ROLE = {v: k for k, v in ROLE_TO_CLUSTER_ROLE.items()}
 OWNER_BINDING = "namespaceAdmin"
 EDITOR_SA = "default-editor"
 VIEWER_SA = "default-viewer"
@@ -109,10 +109,22 @@ class Profile(ObjectStamp):
     name: str
     owner: str
     owner_kind: str = "User"
+    # Only for a ServiceAccount owner.
+    owner_namespace: str = ""
     # spec fields the emulator keeps but does not act on (resourceQuotaSpec, plugins).
     extra_spec: dict[str, Any] = field(default_factory=dict)
     # status.conditions, as the profile controller writes them ({type, status, message}).
     conditions: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def owner_subject(self) -> Subject:
+        return Subject(self.owner_kind, self.owner,
+                       self.owner_namespace if self.owner_kind == "ServiceAccount" else "")
+
+    @property
+    def failed(self) -> bool:
+        """The controller gave up on it (a namespace owned by someone else)."""
+        return any(c.get("type") == "Failed" for c in self.conditions)
 
 
 def contributor_binding_name(email: str, role: str) -> str:
@@ -135,10 +147,21 @@ def _qualified_kind(kind: str) -> str:
     return f"{kind}.{group}" if group else kind
 
 
+def go_value(value: object) -> str:
+    """A field error's bad value as apimachinery prints it: strings quoted, numbers bare,
+    everything else as JSON (``null`` for a missing object)."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
 def invalid(kind: str, name: str, field_path: str, value: object, detail: str) -> ClusterError:
     """422 Invalid with one cause, worded as apimachinery's field errors are."""
-    shown = f'"{value}"' if isinstance(value, str) else str(value)
-    cause = f"Invalid value: {shown}: {detail}"
+    cause = f"Invalid value: {go_value(value)}: {detail}"
     return ClusterError("Invalid", f'{_qualified_kind(kind)} "{name}" is invalid: {field_path}: '
                         f'{cause}', 422,
                         kind=kind, name=name,
@@ -290,9 +313,12 @@ class Cluster:
         self.service_accounts.pop(name, None)
         self.secrets.pop(name, None)
         self.rbac.drop_namespace(name)
-        self.profiles.pop(name, None)
         for hook in self.namespace_deleted:
             hook(name)
+        profile = self.profiles.get(name)
+        if profile is not None and not profile.failed:
+            # The Profile owns the namespace: its controller creates it again, empty.
+            self._reconcile(profile)
         return namespace
 
     def _require_namespace(self, namespace: str) -> None:
@@ -460,15 +486,17 @@ class Cluster:
 
     # -- Profiles and contributors ---------------------------------------------------------------
 
-    def create_profile(self, name: str, owner: str, owner_kind: str = "User", *,
+    def create_profile(self, name: str, owner: str, owner_kind: str = "User",
+                       owner_namespace: str = "", *,
                        extra_spec: dict[str, Any] | None = None,
                        labels: dict[str, str] | None = None,
                        annotations: dict[str, str] | None = None) -> Profile:
         validate_dns_label("Profile", name)
         if name in self.profiles:
             raise already_exists("profiles.kubeflow.org", name)
-        profile = Profile(name, owner, owner_kind, extra_spec=dict(extra_spec or {}),
-                          labels=dict(labels or {}), annotations=dict(annotations or {}))
+        profile = Profile(name, owner, owner_kind, owner_namespace,
+                          extra_spec=dict(extra_spec or {}), labels=dict(labels or {}),
+                          annotations=dict(annotations or {}))
         self.stamp(profile)
         self.profiles[name] = profile
         existing = self.namespaces.get(name)
@@ -478,6 +506,13 @@ class Cluster:
                 "type": "Failed", "status": "True",
                 "message": f"namespace already exist, but not owned by profile creator {owner}"})
             return profile
+        self._reconcile(profile)
+        return profile
+
+    def _reconcile(self, profile: Profile) -> None:
+        """What the profile controller makes: the namespace, the owner's ``namespaceAdmin``
+        binding, and the editor and viewer ServiceAccounts with their bindings."""
+        name, owner = profile.name, profile.owner
         namespace = self.create_namespace(name, exist_ok=True)
         namespace.labels.update(PROFILE_LABELS)
         namespace.annotations["owner"] = owner
@@ -485,7 +520,7 @@ class Cluster:
         self.put_binding(RoleBinding(
             namespace=name, name=OWNER_BINDING,
             role_ref=RoleRef("ClusterRole", ROLE_TO_CLUSTER_ROLE["admin"]),
-            subjects=[Subject(owner_kind, owner)],
+            subjects=[profile.owner_subject],
             annotations={"user": owner, "role": "admin"},
         ))
         for account, role in ((EDITOR_SA, "edit"), (VIEWER_SA, "view")):
@@ -495,7 +530,6 @@ class Cluster:
                 role_ref=RoleRef("ClusterRole", ROLE_TO_CLUSTER_ROLE[role]),
                 subjects=[Subject("ServiceAccount", account, name)],
             ))
-        return profile
 
     def get_profile(self, name: str) -> Profile:
         profile = self.profiles.get(name)
@@ -506,11 +540,9 @@ class Cluster:
     def delete_profile(self, name: str) -> Profile:
         """The profile controller owns the namespace: it goes, with all that lives in it."""
         profile = self.get_profile(name)
-        namespace = self.namespaces.get(name)
-        owned = not any(c.get("type") == "Failed" for c in profile.conditions)
-        if namespace is not None and owned:
+        del self.profiles[name]
+        if name in self.namespaces and not profile.failed:
             self.delete_namespace(name)
-        self.profiles.pop(name, None)
         return profile
 
     def add_contributor(self, namespace: str, email: str, role: str) -> RoleBinding:
@@ -533,8 +565,3 @@ class Cluster:
                                404)
         return binding
 
-    def contributor_bindings(self) -> list[RoleBinding]:
-        """Bindings KFAM manages: those carrying its ``user`` and ``role`` annotations."""
-        return [binding for bindings in self.rbac.bindings.values()
-                for binding in bindings.values()
-                if "user" in binding.annotations and "role" in binding.annotations]

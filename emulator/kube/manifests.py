@@ -55,12 +55,6 @@ class Kind:
     def group(self) -> str:
         return self.api_version.rpartition("/")[0]
 
-    @property
-    def qualified(self) -> str:
-        """The resource as Status messages name it (``roles.rbac.authorization.k8s.io``)."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
-
-
 KINDS: dict[type, Kind] = {
     Namespace: Kind("Namespace", "v1", "namespaces", False),
     ServiceAccount: Kind("ServiceAccount", "v1", "serviceaccounts", True),
@@ -132,7 +126,10 @@ def _binding_body(obj: Any) -> dict[str, Any]:
 
 
 def _profile_body(obj: Any) -> dict[str, Any]:
-    spec = {"owner": {"kind": obj.owner_kind, "name": obj.owner}, **obj.extra_spec}
+    owner = {"kind": obj.owner_kind, "name": obj.owner}
+    if obj.owner_namespace:
+        owner["namespace"] = obj.owner_namespace
+    spec = {"owner": owner, **obj.extra_spec}
     return {"spec": spec, "status": {"conditions": [dict(c) for c in obj.conditions]}}
 
 
@@ -336,7 +333,13 @@ def _read_profile(body: dict[str, Any], name: str, namespace: str) -> Profile:
                       'supported values: "User", "Group", "ServiceAccount"')
     status = _mapping(body.get("status"), "status")
     conditions = [dict(c) for c in status.get("conditions") or [] if isinstance(c, dict)]
-    return Profile(name, owner_name, str(owner_kind), extra_spec=spec, conditions=conditions)
+    owner_namespace = owner.get("namespace") or ""
+    if not isinstance(owner_namespace, str):
+        raise bad_request("spec.owner.namespace: expected a string")
+    if owner_kind == "ServiceAccount" and not owner_namespace:
+        raise required("Profile", name, "spec.owner.namespace")
+    return Profile(name, owner_name, str(owner_kind), owner_namespace, extra_spec=spec,
+                   conditions=conditions)
 
 
 _READERS: dict[type, Any] = {

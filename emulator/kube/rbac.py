@@ -54,16 +54,6 @@ class PolicyRule:
             rule["nonResourceURLs"] = list(self.non_resource_urls)
         return rule
 
-    @classmethod
-    def from_k8s(cls, rule: dict[str, Any]) -> PolicyRule:
-        return cls(
-            api_groups=tuple(rule.get("apiGroups") or ()),
-            resources=tuple(rule.get("resources") or ()),
-            verbs=tuple(rule.get("verbs") or ()),
-            resource_names=tuple(rule.get("resourceNames") or ()),
-            non_resource_urls=tuple(rule.get("nonResourceURLs") or ()),
-        )
-
 
 def _matches(allowed: tuple[str, ...], value: str) -> bool:
     return "*" in allowed or value in allowed
@@ -158,7 +148,7 @@ class Decision:
     user: str
     verb: str
     group: str
-    resource: str
+    resource: str  # ``resource/subresource`` when the request named a subresource
     namespace: str
     name: str
     allowed: bool
@@ -297,7 +287,7 @@ class Authorizer:
             user, groups, attrs.namespace,
             lambda rule: rule.matches(attrs.group, resource, attrs.verb, attrs.name),
             f"verb {attrs.verb!r} on {attrs.resource}.{attrs.group}")
-        return self._record(user, attrs.verb, attrs.group, attrs.resource, attrs.namespace,
+        return self._record(user, attrs.verb, attrs.group, resource, attrs.namespace,
                             attrs.name, allowed, reason, sar_reason)
 
     def review_path(self, user: str, groups: Sequence[str], path: str, verb: str) -> Decision:
@@ -345,6 +335,27 @@ class Authorizer:
         # A plain RBAC denial carries an empty SAR reason, as the real cluster does.
         return False, reason, ""
 
+    def rules_held(self, user: str, groups: Sequence[str], namespace: str) -> list[PolicyRule]:
+        """Every rule granted to the caller in ``namespace`` (and cluster-wide)."""
+        held: list[PolicyRule] = []
+        for binding in self.rbac.cluster_bindings.values():
+            if any(s.matches(user, groups) for s in binding.subjects):
+                held.extend(self.rbac.rules_for(binding.role_ref, ""))
+        if namespace:
+            for ns_binding in self.rbac.bindings.get(namespace, {}).values():
+                if any(s.matches(user, groups) for s in ns_binding.subjects):
+                    held.extend(self.rbac.rules_for(ns_binding.role_ref, namespace))
+        return held
+
+    def missing_rights(self, user: str, groups: Sequence[str], namespace: str,
+                       requested: Sequence[PolicyRule]) -> list[PolicyRule]:
+        """The parts of ``requested`` the caller does not hold (Kubernetes' ``Covers``): each
+        rule is broken into single group/resource/verb/name rights, and a ``*`` asked for is
+        covered only by a ``*`` held."""
+        held = self.rules_held(user, groups, namespace)
+        return [right for rule in requested for right in breakdown(rule)
+                if not any(_covers(owner, right) for owner in held)]
+
     def decisions(self, since: int = 0) -> list[Decision]:
         with self._lock:
             return [d for d in self._log if d.seq > since]
@@ -356,3 +367,56 @@ class Authorizer:
     def clear_log(self) -> None:
         with self._lock:
             self._log.clear()
+
+
+def breakdown(rule: PolicyRule) -> list[PolicyRule]:
+    """One rule per single right, as Kubernetes' ``BreakdownRule``."""
+    if rule.non_resource_urls:
+        return [PolicyRule((), (), (verb,), non_resource_urls=(url,))
+                for url in rule.non_resource_urls for verb in rule.verbs]
+    return [PolicyRule((group,), (resource,), (verb,), (name,) if name else ())
+            for group in rule.api_groups for resource in rule.resources
+            for verb in rule.verbs for name in (rule.resource_names or ("",))]
+
+
+def _covers(owner: PolicyRule, right: PolicyRule) -> bool:
+    if right.non_resource_urls:
+        return bool(owner.non_resource_urls) and owner.matches_path(
+            right.non_resource_urls[0], right.verbs[0])
+    if not (_matches(owner.verbs, right.verbs[0]) and _matches(owner.api_groups,
+                                                               right.api_groups[0])
+            and _matches(owner.resources, right.resources[0])):
+        return False
+    return not owner.resource_names or (
+        bool(right.resource_names) and right.resource_names[0] in owner.resource_names)
+
+
+def compact_string(rule: PolicyRule) -> str:
+    """``rbacv1helpers.CompactString``: Go's ``%q`` of each non-empty list."""
+    def quoted(values: Sequence[str]) -> str:
+        return "[" + " ".join(_go_quote(v) for v in values) + "]"
+    parts = [f"{label}:{quoted(values)}" for label, values in (
+        ("APIGroups", rule.api_groups), ("Resources", rule.resources),
+        ("NonResourceURLs", rule.non_resource_urls), ("ResourceNames", rule.resource_names),
+        ("Verbs", rule.verbs)) if values]
+    return "{" + ", ".join(parts) + "}"
+
+
+def compact_rules(rules: Sequence[PolicyRule]) -> list[PolicyRule]:
+    """``CompactRules``: single group/resource rights that differ only by verb become one."""
+    merged: dict[tuple[str, str], list[str]] = {}
+    others: list[PolicyRule] = []
+    for rule in rules:
+        simple = (len(rule.api_groups) == 1 and len(rule.resources) == 1
+                  and not rule.resource_names and not rule.non_resource_urls)
+        if simple:
+            verbs = merged.setdefault((rule.api_groups[0], rule.resources[0]), [])
+            verbs.extend(v for v in rule.verbs if v not in verbs)
+        else:
+            others.append(rule)
+    return [PolicyRule((group,), (resource,), tuple(verbs))
+            for (group, resource), verbs in merged.items()] + others
+
+
+def _go_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

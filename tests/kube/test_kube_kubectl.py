@@ -15,7 +15,7 @@ import pytest
 from kube_support import KubeEnv
 
 from emulator.kube.kubeconfig import write_kubeconfig
-from emulator.testing import OWNER, OWNER_NAMESPACE, STRANGER
+from emulator.testing import OWNER, OWNER_NAMESPACE, STRANGER, assert_denied
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
@@ -104,8 +104,8 @@ def test_create_token(kube: KubeEnv, tmp_path: Path) -> None:
 
 def test_create_rolebinding_grants_kfp_access(kube: KubeEnv, tmp_path: Path) -> None:
     newcomer = "nina@example.com"
-    before = kube.kfp_as(newcomer).get(f"/apis/v2beta1/experiments?namespace={OWNER_NAMESPACE}")
-    assert before.status_code == 403
+    assert_denied(kube.kfp_as(newcomer).get(
+        f"/apis/v2beta1/experiments?namespace={OWNER_NAMESPACE}"))
     alice = _tenant_kubeconfig(kube, OWNER, tmp_path / "alice")
     made = _kubectl(alice, tmp_path / "c", "create", "rolebinding", "nina-view", "-n",
                     OWNER_NAMESPACE, "--clusterrole", "kubeflow-view", "--user", newcomer)

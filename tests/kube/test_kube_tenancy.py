@@ -176,3 +176,32 @@ def test_cluster_admin_binding_is_honoured_by_kfp_but_group_admin_is_not(kube: K
     with kube.admin() as api:
         assert client.CoreV1Api(api).list_namespace().items
     assert_denied(_list_experiments(kube, "kubernetes-admin", OWNER_NAMESPACE))
+
+
+def test_a_deleted_profile_namespace_comes_back_empty(kube: KubeEnv) -> None:
+    """The Profile owns its namespace: the controller makes it again, without the old objects."""
+    assert _create_experiment(kube, OWNER, OWNER_NAMESPACE, "old").status_code == 200
+    response = kube.raw("DELETE", f"/api/v1/namespaces/{OWNER_NAMESPACE}", kube.admin_token())
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == {"phase": "Terminating"}
+    assert OWNER_NAMESPACE in kube.emulator.cluster.profiles
+    listed = _list_experiments(kube, OWNER, OWNER_NAMESPACE)
+    assert listed.status_code == 200, listed.text  # the owner's binding is back...
+    assert listed.json() == {}  # ...and the old experiment is gone
+    assert_denied(_list_experiments(kube, STRANGER, OWNER_NAMESPACE))
+
+
+def test_a_service_account_may_own_a_profile(kube: KubeEnv) -> None:
+    robot = "system:serviceaccount:bob:default-editor"
+    with kube.admin() as api:
+        client.CustomObjectsApi(api).create_cluster_custom_object(
+            "kubeflow.org", "v1", "profiles",
+            {"apiVersion": "kubeflow.org/v1", "kind": "Profile", "metadata": {"name": "robots"},
+             "spec": {"owner": {"kind": "ServiceAccount", "name": "default-editor",
+                                "namespace": STRANGER_NAMESPACE}}})
+        got = client.CustomObjectsApi(api).get_cluster_custom_object(
+            "kubeflow.org", "v1", "profiles", "robots")
+    assert got["spec"]["owner"] == {"kind": "ServiceAccount", "name": "default-editor",
+                                    "namespace": STRANGER_NAMESPACE}
+    assert _create_experiment(kube, robot, "robots").status_code == 200
+    assert_denied(_create_experiment(kube, OWNER, "robots"))

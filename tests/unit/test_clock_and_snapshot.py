@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -100,10 +101,27 @@ def test_export_import_round_trip_restores_objects_and_progress() -> None:
 def test_malformed_snapshots_are_rejected_without_touching_state() -> None:
     emu = _emulator()
     exp = emu.kfp.experiments.create(ALICE, "keep-me", "", "alice")
-    for bad in ({}, {"format": 1}, {"format": 1, "cluster": {}, "kfp": {"runs": [{}]}}, []):
+    good = emu.export_state()
+    before = json.dumps(good, sort_keys=True)
+
+    def spoiled(change: Any) -> dict[str, Any]:
+        data = json.loads(json.dumps(good))
+        change(data)
+        return data
+
+    bad_snapshots = [
+        {}, [], {"format": 1}, {**good, "format": 1},
+        spoiled(lambda d: d["cluster"].update(resource_version="abc")),
+        spoiled(lambda d: d["cluster"]["objects"].append({"kind": "Pod"})),
+        spoiled(lambda d: d["cluster"]["objects"][0].update(metadata={})),
+        spoiled(lambda d: d["kfp"]["runs"].append({})),
+        spoiled(lambda d: d.update(clock="noon")),
+    ]
+    for bad in bad_snapshots:
         with pytest.raises(SnapshotError):
             emu.import_state(bad)
-    assert emu.kfp.state.experiments.get(exp.id) is not None
+        assert emu.kfp.state.experiments.get(exp.id) is not None
+        assert json.dumps(emu.export_state(), sort_keys=True) == before
 
 
 def test_reset_keeps_the_initial_profiles_and_drops_everything_else() -> None:

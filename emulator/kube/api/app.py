@@ -24,6 +24,7 @@ from emulator.core import Emulator
 from emulator.kube.api import discovery, protobuf, reviews, tables
 from emulator.kube.api.auth import Caller, authenticate
 from emulator.kube.api.discovery import Resource
+from emulator.kube.api.escalation import confirm_no_escalation
 from emulator.kube.api.objects import STORES
 from emulator.kube.api.request_info import RequestInfo, parse
 from emulator.kube.api.selectors import matches, parse_field_selector, parse_label_selector
@@ -148,6 +149,11 @@ class KubeApp:
             raise not_found_path()
         if info.verb not in resource.verbs:
             raise method_not_supported(info.verb, info.resource, info.group)
+        if info.verb == "create" and info.name and not resource.subresource:
+            # POST goes to a collection; kube-apiserver has no route for POST on an item.
+            raise KubeError(405, "MethodNotAllowed",
+                            "the server does not allow this method on the requested resource",
+                            {})
         cluster = self.emulator.cluster
         ctype = request.headers.get("content-type", "")
         try:
@@ -165,7 +171,7 @@ class KubeApp:
                                               now, str(cluster.resource_version)))
                 return _json(self._wire(obj, resource))
             if info.verb == "create":
-                return self._create(resource, info, _decode(raw, ctype))
+                return self._create(resource, info, caller, _decode(raw, ctype))
             return self._delete(resource, info, now)
         except ClusterError as error:
             raise from_cluster(error, info.group) from None
@@ -191,13 +197,15 @@ class KubeApp:
         return _json({"kind": f"{resource.kind}List", "apiVersion": resource.group_version,
                       "metadata": {"resourceVersion": version}, "items": manifests})
 
-    def _create(self, resource: Resource, info: RequestInfo, body: Any) -> Response:
+    def _create(self, resource: Resource, info: RequestInfo, caller: Caller,
+                body: Any) -> Response:
         store = STORES[resource.plural]
         obj = from_manifest(body, store.model, namespace=info.namespace)
         if isinstance(body, dict) and isinstance(body.get("apiVersion"), str) and \
                 body["apiVersion"] not in ("", resource.group_version):
             raise bad_request(f"the API version in the data ({body['apiVersion']}) does not "
                               f"match the expected API version ({resource.group_version})")
+        confirm_no_escalation(self.emulator.cluster, caller, obj)
         created = store.create(self.emulator.cluster, obj)
         return _json(self._wire(created, resource), 201)
 
@@ -241,15 +249,22 @@ def _decode(raw: bytes, content_type: str = "") -> Any:
         return protobuf.decode(raw)
     if media == "application/yaml":
         try:
-            return yaml.safe_load(raw or b"null")
-        except yaml.YAMLError as exc:
+            data = yaml.safe_load(raw or b"null")
+            # Only what JSON can say: a YAML date or a NaN is a conversion error, as in Go.
+            return json.loads(json.dumps(data, allow_nan=False))
+        except (yaml.YAMLError, TypeError, ValueError) as exc:
             raise bad_request(f"error converting YAML to JSON: {exc}") from None
     if media and media not in ("application/json", "*/*"):
         raise protobuf.unsupported_media_type()
     try:
-        return json.loads(raw or b"null")
+        return json.loads(raw or b"null", parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from None
+
+
+def _no_constants(name: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON (Python's decoder accepts them by default)."""
+    raise ValueError(f"invalid character {name[0]!r} looking for beginning of value")
 
 
 def build_kube_app(emulator: Emulator) -> KubeApp:

@@ -55,11 +55,6 @@ class Resource:
     def name(self) -> str:
         return f"{self.plural}/{self.subresource}" if self.subresource else self.plural
 
-    @property
-    def qualified(self) -> str:
-        """The resource as Status messages name it: ``profiles.kubeflow.org``, ``secrets``."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
-
     def api_resource(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "name": self.name,

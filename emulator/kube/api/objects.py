@@ -52,7 +52,7 @@ def _create_service_account(cluster: Cluster, obj: ServiceAccount) -> Model:
 
 
 def _create_profile(cluster: Cluster, obj: Profile) -> Model:
-    return cluster.create_profile(obj.name, obj.owner, obj.owner_kind,
+    return cluster.create_profile(obj.name, obj.owner, obj.owner_kind, obj.owner_namespace,
                                   extra_spec=obj.extra_spec, labels=obj.labels,
                                   annotations=obj.annotations)
 

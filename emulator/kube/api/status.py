@@ -6,10 +6,9 @@ and apiserver ``pkg/endpoints/handlers/responsewriters/errors.go`` (the forbidde
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from emulator.kube.cluster import ClusterError
+from emulator.kube.cluster import ClusterError, go_value
 
 
 class KubeError(Exception):
@@ -111,18 +110,6 @@ def method_not_supported(action: str, resource: str, group: str) -> KubeError:
     return KubeError(405, "MethodNotAllowed",
                      f'{action} is not supported on resources of kind "{target}"',
                      _details(group=group, kind=resource))
-
-
-def go_value(value: object) -> str:
-    """A field error's bad value as apimachinery prints it: strings quoted, numbers bare,
-    everything else as JSON (``null`` for a missing object)."""
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return json.dumps(value, separators=(",", ":"))
 
 
 def invalid(kind: str, group: str, name: str,

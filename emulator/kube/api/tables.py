@@ -12,8 +12,6 @@ from typing import Any
 from emulator.clock import rfc3339
 from emulator.kube.manifests import Model
 
-TABLE_MEDIA = "as=table"
-
 Column = tuple[str, str, str, int]  # name, type, format, priority
 _NAME: Column = ("Name", "string", "name", 0)
 _AGE: Column = ("Age", "date", "", 0)
