@@ -37,6 +37,19 @@ class Setup:
     admins: list[str] = field(default_factory=list)
 
 
+def _contributor(path: Path, profile: str, entry: Any) -> tuple[str, str]:
+    """A profile's contributor: ``{email, role}`` (role ``edit`` unless given)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("email"), str) \
+            or not entry["email"]:
+        raise SetupError(f"{path}: profile {profile!r}: each contributor is a mapping with an "
+                         f"'email' (and optionally a 'role'), not {entry!r}")
+    role = entry.get("role", "edit")
+    if not isinstance(role, str):
+        raise SetupError(f"{path}: profile {profile!r}: contributor {entry['email']!r} has a "
+                         f"role that is not a string: {role!r}")
+    return entry["email"], role
+
+
 def load_setup(path: Path | None) -> Setup:
     """Read ``{config: {...}, profiles: [{name, owner, contributors}], users: [...],
     admins: [...]}``; a user is an email or ``{email, password}``."""
@@ -55,7 +68,7 @@ def load_setup(path: Path | None) -> Setup:
     for entry in data.get("profiles") or []:
         if not isinstance(entry, dict) or "name" not in entry or "owner" not in entry:
             raise SetupError(f"{path}: each profile needs 'name' and 'owner'")
-        contributors = tuple((str(c["email"]), str(c.get("role", "edit")))
+        contributors = tuple(_contributor(path, str(entry["name"]), c)
                              for c in entry.get("contributors") or [])
         profiles.append(ProfileSpec(str(entry["name"]), str(entry["owner"]), contributors))
     users: dict[str, str] = {}
@@ -74,7 +87,11 @@ def load_setup(path: Path | None) -> Setup:
 
 def _mode(args: argparse.Namespace, config: EmulatorConfig) -> Mode:
     if args.mode:
-        return Mode(args.mode)
+        mode = Mode(args.mode)
+        if args.single_user and mode.multiuser:
+            raise SetupError(f"--single-user contradicts --mode {mode.value} (a full Kubeflow "
+                             "mode is multi-user); use a standalone-* mode")
+        return mode
     return Mode.for_multiuser(config.multiuser and not args.single_user)
 
 
@@ -90,7 +107,8 @@ def build_emulator(args: argparse.Namespace) -> tuple[Emulator, Setup]:
     config = EmulatorConfig.from_env(**config_values)
     emulator = Emulator(config, clock=Clock(follow_wall_clock=True), profiles=setup.profiles,
                         mode=_mode(args, config))
-    emulator.login_users.update(setup.users)
+    with emulator.kfp.state.lock:
+        emulator.login_users.update(setup.users)
     for admin in setup.admins:
         # Admin on both sides: cluster-admin for Kubernetes and KFP, and KFAM's admin flag.
         emulator.make_cluster_admin(admin)
@@ -103,6 +121,8 @@ def build_emulator(args: argparse.Namespace) -> tuple[Emulator, Setup]:
 def target_of(server: EmulatorServer, kubeconfig: Path | None) -> Target:
     """The target file describing a running emulator."""
     emulator = server.emulator
+    with emulator.kfp.state.lock:
+        login_users = sorted(emulator.login_users.items())
     return Target(
         name="kfp-isolation-emulator",
         mode=emulator.mode,
@@ -110,8 +130,7 @@ def target_of(server: EmulatorServer, kubeconfig: Path | None) -> Target:
         kfp_gateway=server.gateway_url + "/pipeline",
         gateway=server.gateway_url,
         kubeconfig=str(kubeconfig.resolve()) if kubeconfig else "",
-        users=tuple(LoginUser(email, password)
-                    for email, password in sorted(emulator.login_users.items())),
+        users=tuple(LoginUser(email, password) for email, password in login_users),
         emulator_controls=server.url + "/_emulator",
     )
 
@@ -131,15 +150,17 @@ def connection_banner(server: EmulatorServer, setup: Setup, kubeconfig: Path | N
         "",
     ]
     if mode.multiuser:
-        for name, profile in sorted(emulator.cluster.profiles.items()):
-            lines.append(f"  profile {name}: owner {profile.owner}")
+        with emulator.kfp.state.lock:
+            owners = sorted((name, p.owner) for name, p in emulator.cluster.profiles.items())
+            login_users = sorted(emulator.login_users.items())
+        for name, owner in owners:
+            lines.append(f"  profile {name}: owner {owner}")
             token = emulator.service_account_token(name, EDITOR_SA)
             lines.append(f"    {EDITOR_SA} token (KF_PIPELINES_SA_TOKEN_PATH content):")
             lines.append(f"      {token}")
-        if emulator.login_users:
+        if login_users:
             lines.append("  login users (gateway): " + ", ".join(
-                f"{email} / {password}" for email, password in
-                sorted(emulator.login_users.items())))
+                f"{email} / {password}" for email, password in login_users))
         for user in setup.users:
             lines.append(f"  user {user} bearer token: {emulator.user_token(user)}")
         lines += [

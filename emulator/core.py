@@ -12,7 +12,7 @@ from emulator.gateway.config import GatewayConfig
 from emulator.gateway.sessions import LoginState
 from emulator.kfp.models import RuntimeState
 from emulator.kfp.server import KfpApiServer
-from emulator.kube.cluster import EDITOR_SA, Cluster
+from emulator.kube.cluster import EDITOR_SA, ROLE_TO_CLUSTER_ROLE, Cluster
 from emulator.kube.rbac import ClusterRoleBinding, Decision
 from emulator.modes import Mode
 from emulator.snapshot import export_state, import_state, resume_timers
@@ -45,7 +45,8 @@ class Emulator:
                  profiles: list[ProfileSpec] | None = None, mode: Mode | None = None,
                  login_users: dict[str, str] | None = None,
                  gateway_config: GatewayConfig | None = None,
-                 kfam_admins: list[str] | None = None) -> None:
+                 kfam_admins: list[str] | None = None,
+                 expose_kfam: bool = False) -> None:
         config = config or EmulatorConfig()
         if mode is not None and mode.multiuser != config.multiuser:
             config = dataclasses.replace(config, multiuser=mode.multiuser)
@@ -66,12 +67,17 @@ class Emulator:
         self.gateway_config = gateway_config or GatewayConfig()
         # KFAM's ``-cluster-admin`` flag values (no Kubernetes lookup behind them).
         self.kfam_admins: list[str] = list(kfam_admins or [])
+        self.expose_kfam = expose_kfam
         # Gateway login sessions and Dex requests; signed out by reset().
         self.login_state = LoginState()
 
     # -- provisioning --------------------------------------------------------------------------
 
     def add_profile(self, spec: ProfileSpec) -> None:
+        unknown = sorted({role for _, role in spec.contributors} - set(ROLE_TO_CLUSTER_ROLE))
+        if unknown:  # checked first: a bad role must not leave a half-made Profile behind
+            raise ValueError(f"profile {spec.name}: unknown contributor role(s) "
+                             f"{', '.join(unknown)}; use one of {sorted(ROLE_TO_CLUSTER_ROLE)}")
         with self.kfp.state.lock:
             self.cluster.create_profile(spec.name, spec.owner)
             for email, role in spec.contributors:

@@ -9,24 +9,37 @@ direct app in-process), ``/kfam/`` to KFAM (whose policy admits only the dashboa
 ``/`` to the central dashboard.  The gateway always drops a client-sent identity header and sets
 its own from the authenticated identity.
 
+Routing is on the normalized path, as Envoy's (Istio's default ``normalize_path``): dot
+segments are removed first, so ``/pipeline/apis/../../_emulator`` is ``/_emulator`` (the
+dashboard), never the direct app's controls.
+
 Standalone KFP: the listener is a port-forward to ml-pipeline-ui: no login, headers untouched.
+
+A bug in the gateway is logged and answered with a plain 500 (like the direct app's net), so it
+never drops the connection.
 """
 
 from __future__ import annotations
 
+import logging
+import posixpath
+import traceback
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.gateway import dex, jwt, oauth2_proxy
 from emulator.gateway.dashboard import Dashboard
-from emulator.gateway.pages import HTML, page
+from emulator.gateway.pages import HTML, page, request_uri
 
 if TYPE_CHECKING:
     from emulator.core import Emulator
+
+log = logging.getLogger("kfp_isolation.gateway")
 
 GROUPS_HEADER = "kubeflow-groups"
 UI_PREFIX = "/pipeline"
@@ -55,14 +68,28 @@ def _strip_prefix(scope: Scope, prefix: str) -> Scope:
 
 
 def _original_uri(scope: Scope) -> str:
-    """Envoy's buildOriginalUri: scheme://host + the path (with query), the path cut to 256."""
-    headers = Headers(scope=scope)
-    raw = scope.get("raw_path") or scope["path"].encode()
-    path = raw.decode("latin-1")
-    query = scope.get("query_string", b"").decode("latin-1")
-    if query:
-        path = f"{path}?{query}"
-    return f"{scope.get('scheme', 'http')}://{headers.get('host', '')}{path[:MAX_REALM_PATH]}"
+    """Envoy's buildOriginalUri: scheme://host + the request URI, the path cut to 256."""
+    host = Headers(scope=scope).get("host", "")
+    return f"{scope.get('scheme', 'http')}://{host}{request_uri(scope)[:MAX_REALM_PATH]}"
+
+
+def _normalized(scope: Scope) -> Scope:
+    """Dot segments removed from the (decoded) path, as Envoy does before routing; a path
+    without any is left exactly as sent."""
+    path = scope["path"]
+    segments = path.split("/")
+    if "." not in segments and ".." not in segments:
+        return scope
+    clean = posixpath.normpath(path)
+    clean = "/" + clean.lstrip("/")
+    if path.endswith("/") and clean != "/":
+        clean += "/"
+    return {**scope, "path": clean, "raw_path": quote(clean).encode("ascii")}
+
+
+def _internal_error() -> Response:
+    return Response(b"Internal Server Error", status_code=500,
+                    headers={"Content-Type": "text/plain; charset=utf-8"})
 
 
 class GatewayApp:
@@ -77,10 +104,24 @@ class GatewayApp:
             return
         if scope["type"] != "http":
             return
-        if self.emulator.mode.multiuser:
-            await self._full(scope, receive, send)
-        else:
-            await self._standalone(scope, receive, send)
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            if self.emulator.mode.multiuser:
+                await self._full(_normalized(scope), receive, tracking_send)
+            else:
+                await self._standalone(_normalized(scope), receive, tracking_send)
+        except Exception:
+            log.error("unhandled gateway error on %s %s\n%s", scope.get("method"),
+                      scope.get("path"), traceback.format_exc())
+            if not started:
+                await _internal_error()(scope, receive, send)
 
     # -- standalone: kubectl port-forward svc/ml-pipeline-ui ------------------------------------
 
@@ -109,9 +150,8 @@ class GatewayApp:
                     return
         elif authorization.startswith("Bearer "):  # jwt_authn, on every path
             with self.emulator.kfp.state.lock:
-                now = self.emulator.clock.now()
-            result = jwt.verify(authorization[len("Bearer "):], self.emulator.cluster.tokens,
-                                self.emulator.gateway_config, now)
+                result = jwt.verify(authorization[len("Bearer "):], self.emulator.cluster.tokens,
+                                    self.emulator.gateway_config, self.emulator.clock.now())
             if isinstance(result, jwt.JwtFailure):
                 await jwt.failure_response(result, _original_uri(scope))(scope, receive, send)
                 return
@@ -141,8 +181,9 @@ class GatewayApp:
 
     def _with_identity(self, scope: Scope, identity: str | None,
                        groups: tuple[str, ...]) -> Scope:
-        """Drop every client-sent identity/groups header; set the authenticated identity.
-        ``Authorization`` is forwarded as sent (forwardOriginalToken)."""
+        """Drop every client-sent identity/groups header, whatever its case and however often it
+        was sent; set the authenticated identity.  ``Authorization`` is forwarded as sent
+        (forwardOriginalToken)."""
         userid = self.emulator.config.userid_header.lower().encode("latin-1")
         dropped = {userid, GROUPS_HEADER.encode()}
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in dropped]

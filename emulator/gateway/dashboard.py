@@ -2,7 +2,21 @@
 (docs/upstream/kubeflow-platform.md 2.1-2.3) and a minimal home page.
 
 The dashboard reads the identity header the gateway set and calls KFAM as that user; here KFAM
-is the in-process :class:`~emulator.kfam.service.KfamService`.
+is the in-process :class:`~emulator.kfam.service.KfamService` (the only caller KFAM's Istio
+policy admits).
+
+Served workgroup routes:
+
+- ``GET /api/workgroup/env-info`` and ``GET /api/workgroup/exists`` (with or without identity);
+- behind the hasAuth guard (405 without identity): ``GET /api/workgroup/get-contributors/<ns>``,
+  ``POST /api/workgroup/add-contributor/<ns>``, ``DELETE /api/workgroup/remove-contributor/<ns>``.
+
+Not served (404 ``Could not find the route ...``; without identity any other
+``/api/workgroup/`` path gets the guard's 405): ``POST /api/workgroup/create`` (the
+registration flow is off in the manifests, ``CD_REGISTRATION_FLOW=false``),
+``DELETE /api/workgroup/nuke-self``, ``GET /api/workgroup/get-all-namespaces``, and the general
+``/api`` routes (``/api/activities/<ns>``, ``/api/namespaces``, ``/api/dashboard-links``, ...).
+Any other ``GET`` path is the home page.
 """
 
 from __future__ import annotations
@@ -92,9 +106,12 @@ class Dashboard:
         return rows
 
     def workgroup_info(self, email: str) -> tuple[list[dict[str, str]], bool]:
+        """The user's bindings and the admin answer, read in one lock block (one view of the
+        cluster, as the dashboard's two parallel KFAM calls are meant to give)."""
         with self.lock:
             admin = self._kfam(self.kfam.query_cluster_admin(email))
-        return self.simple(self.bindings(user=email) or []), admin.body == "true"
+            found = self.bindings(user=email)
+        return self.simple(found or []), admin.body == "true"
 
     def contributors(self, namespace: str) -> list[str]:
         found = self.bindings(namespace=namespace)
@@ -109,7 +126,7 @@ class Dashboard:
 
     # -- routes ----------------------------------------------------------------------------------
 
-    async def env_info(self, request: Request, email: str | None) -> Response:
+    async def env_info(self, email: str | None) -> Response:
         try:
             if email is not None:
                 namespaces, is_admin = self.workgroup_info(email)
@@ -125,7 +142,7 @@ class Dashboard:
         except KfamFailure as failure:
             return surface_kfam_error(failure, "Unexpected error getting environment info")
 
-    async def exists(self, request: Request, email: str | None) -> Response:
+    async def exists(self, email: str | None) -> Response:
         user = (email if email is not None else ANONYMOUS).split("@", 1)[0]
         try:
             if email is not None:
@@ -205,9 +222,9 @@ class Dashboard:
             return api_error(NO_ROUTE, 404)
         parts = path.split("/")
         if path == "/api/workgroup/env-info" and method == "GET":
-            return await self.env_info(request, email)
+            return await self.env_info(email)
         if path == "/api/workgroup/exists" and method == "GET":
-            return await self.exists(request, email)
+            return await self.exists(email)
         if path.startswith("/api/workgroup/") and email is None:
             return api_error(NO_IDENTITY, 405)
         if len(parts) == 5 and parts[:3] == ["", "api", "workgroup"] and email is not None:

@@ -6,6 +6,7 @@ client's redirect URI with a code.  The static users are ``emulator.login_users`
 from __future__ import annotations
 
 import html
+from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode
 
@@ -14,6 +15,7 @@ from starlette.responses import Response
 
 from emulator.gateway.oauth2_proxy import CLIENT_ID, REDIRECT_URI
 from emulator.gateway.pages import HTML, page
+from emulator.gateway.pages import error_page as _error_page
 
 if TYPE_CHECKING:
     from emulator.core import Emulator
@@ -23,9 +25,8 @@ USERNAME_PROMPT = "Email Address"
 INVALID_CREDENTIALS = f"Invalid {USERNAME_PROMPT} and password."
 
 
-def error_page(status: int, message: str) -> Response:
-    body = page("Dex", f"<h2>Bad Request</h2>\n<p>{html.escape(message)}</p>")
-    return Response(body, status_code=status, media_type=HTML)
+# Dex's error.html: the shared error page under Dex's title.
+error_page = partial(_error_page, title="Dex")
 
 
 def login_form(post_url: str, login: str = "", invalid: bool = False) -> Response:
@@ -86,8 +87,10 @@ async def password_login(request: Request, emulator: Emulator) -> Response:
     # An HTML form posts application/x-www-form-urlencoded.
     form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
     login, password = form.get("login", [""])[0], form.get("password", [""])[0]
-    # The password DB keys users by lower-cased email.
-    users = {email.lower(): (email, secret) for email, secret in emulator.login_users.items()}
+    with emulator.kfp.state.lock:
+        # The password DB keys users by lower-cased email.
+        users = {email.lower(): (email, secret)
+                 for email, secret in emulator.login_users.items()}
     found = users.get(login.lower())
     if found is None or found[1] != password:
         return login_form(post_url, login, invalid=True)

@@ -1,9 +1,15 @@
 """The gateway's JWT checks: Istio RequestAuthentications run by Envoy's jwt_authn filter
 (docs/upstream/kubeflow-platform.md 3.3 and 5.1).
 
-Envoy's order: parse the token, look its issuer up, check nbf/exp (60 s clock skew), check the
-audiences (only when configured), verify the signature.  Each failure has its own status string
-from jwt_verify_lib; every one is a 401 except the audience failure, a 403.
+Envoy's order: parse the token (header, payload and its registered claims, signature), look its
+issuer up, check nbf/exp (60 s clock skew), check the audiences (only when configured), verify the
+signature.  Each failure has its own status string from jwt_verify_lib; every one is a 401 except
+the audience failure, a 403.
+
+The claim-type failures (``Jwt payload [exp] field is not an integer`` ...) are worded as the
+newer jwt_verify_lib ``status.cc`` has them, checked in its parse order (iss, sub, iat, nbf, exp,
+jti, aud); the other strings are the older library's (docs/upstream/kubeflow-platform.md 5.1).
+Which library version an Istio build carries is not pinned down: an approximation.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 from starlette.responses import Response
 
 from emulator.gateway.config import DEX_ISSUER, KIND_SHORT_ISSUER, GatewayConfig
+from emulator.gateway.pages import header_safe
 from emulator.kube.tokens import TokenAuthority
 
 # jwt_verify_lib's kClockSkewInSecond; Istio does not set clock_skew_seconds.
@@ -38,6 +45,10 @@ EXPIRED = "Jwt is expired"
 AUDIENCE_NOT_ALLOWED = "Audiences in Jwt are not allowed"
 VERIFICATION_FAILS = "Jwt verification fails"
 RBAC_DENIED = "RBAC: access denied"
+# 2^64: jwt_verify_lib's GetUInt64 refuses a negative number or one at or past this.
+UINT64_LIMIT = 2 ** 64
+STRING_CLAIMS = ("iss", "sub")
+INTEGER_CLAIMS = ("iat", "nbf", "exp")
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,39 @@ def _issuer_claims(authority: TokenAuthority) -> dict[str, str]:
     return {authority.issuer: "sub", KIND_SHORT_ISSUER: "sub", DEX_ISSUER: "email"}
 
 
+def _claim_failure(payload: dict[str, Any]) -> JwtFailure | None:
+    """The registered claims' types, as jwt_verify_lib's payload parse checks them.  A missing
+    claim is fine; a number with a fraction is truncated."""
+    def failure(claim: str, what: str) -> JwtFailure:
+        return JwtFailure(401, f"Jwt payload [{claim}] field is not {what}")
+
+    for claim in STRING_CLAIMS:
+        if claim in payload and not isinstance(payload[claim], str):
+            return failure(claim, "a string")
+    for claim in INTEGER_CLAIMS:
+        if claim not in payload:
+            continue
+        value = payload[claim]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return failure(claim, "an integer")
+        if not 0 <= value < UINT64_LIMIT:
+            return failure(claim, "a positive 64 bit integer")
+    if "jti" in payload and not isinstance(payload["jti"], str):
+        return failure("jti", "a string")
+    aud = payload.get("aud", "")
+    if not isinstance(aud, str) and not (
+            isinstance(aud, list) and all(isinstance(a, str) for a in aud)):
+        return failure("aud", "a string or string list")
+    return None
+
+
+def _audiences(payload: dict[str, Any]) -> list[str]:
+    aud = payload.get("aud")
+    if isinstance(aud, str):
+        return [aud] if aud else []
+    return list(aud) if isinstance(aud, list) else []
+
+
 def verify(token: str, authority: TokenAuthority, config: GatewayConfig,
            now: float) -> JwtIdentity | JwtFailure:
     parts = token.split(".")
@@ -93,24 +137,24 @@ def verify(token: str, authority: TokenAuthority, config: GatewayConfig,
         payload = _json_object(parts[1])
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return JwtFailure(401, PAYLOAD_PARSE_ERROR)
+    claim_failure = _claim_failure(payload)
+    if claim_failure is not None:
+        return claim_failure
     try:
         _b64url(parts[2])
     except (ValueError, binascii.Error):
         return JwtFailure(401, SIGNATURE_PARSE_ERROR)
-    claim = _issuer_claims(authority).get(str(payload.get("iss", "")))
+    claim = _issuer_claims(authority).get(payload.get("iss", ""))
     if claim is None:
         return JwtFailure(401, UNKNOWN_ISSUER)
     second = int(now)
-    nbf, exp = payload.get("nbf"), payload.get("exp")
-    if isinstance(nbf, (int, float)) and second + CLOCK_SKEW_SECONDS < nbf:
+    nbf, exp = int(payload.get("nbf", 0)), int(payload.get("exp", 0))
+    if second + CLOCK_SKEW_SECONDS < nbf:
         return JwtFailure(401, NOT_YET_VALID)
-    if isinstance(exp, (int, float)) and exp and second > exp + CLOCK_SKEW_SECONDS:
+    if exp and second > exp + CLOCK_SKEW_SECONDS:
         return JwtFailure(401, EXPIRED)
-    if config.audiences:
-        aud = payload.get("aud")
-        token_audiences = [aud] if isinstance(aud, str) else list(aud or [])
-        if not any(a in config.audiences for a in token_audiences):
-            return JwtFailure(403, AUDIENCE_NOT_ALLOWED)
+    if config.audiences and not any(a in config.audiences for a in _audiences(payload)):
+        return JwtFailure(403, AUDIENCE_NOT_ALLOWED)
     if authority.claims(token) is None:
         return JwtFailure(401, VERIFICATION_FAILS)
     user = payload.get(claim)
@@ -122,7 +166,7 @@ def verify(token: str, authority: TokenAuthority, config: GatewayConfig,
 def failure_response(failure: JwtFailure, original_uri: str) -> Response:
     """Envoy's local reply: the status string as text, and the Bearer challenge naming the
     request's URI (path cut to 256 characters by the caller)."""
-    challenge = f'Bearer realm="{original_uri}", error="invalid_token"'
+    challenge = f'Bearer realm="{header_safe(original_uri)}", error="invalid_token"'
     return Response(failure.message.encode(), status_code=failure.status,
                     headers={"Content-Type": TEXT_PLAIN, "WWW-Authenticate": challenge})
 

@@ -4,6 +4,9 @@ start the OIDC login at Dex, take its code back and sign out.
 
 Sessions are server-side (the cookie holds a random id); the real proxy encrypts the session into
 the cookie.  The CSRF cookie holds the state nonce.
+
+Every answer is built before any state changes, and every header value it carries is checked
+or escaped, so no request can leave a half-done login behind or a header uvicorn refuses.
 """
 
 from __future__ import annotations
@@ -13,12 +16,20 @@ import json
 import re
 import secrets
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.gateway.pages import HTML, clear_cookie, page, set_cookie
+from emulator.gateway.pages import (
+    HTML,
+    clear_cookie,
+    error_page,
+    header_safe,
+    page,
+    request_uri,
+    set_cookie,
+)
 
 if TYPE_CHECKING:
     from emulator.core import Emulator
@@ -33,6 +44,11 @@ LOGIN_URL = "/dex/auth"
 # api_routes: unanchored regexes matched against the request path.
 API_ROUTES = tuple(re.compile(p) for p in ("/api/", "/apis/", "^/ml_metadata"))
 CSRF_FAILED = "Login Failed: Unable to find a valid CSRF token. Please try again."
+# pkg/app/redirect/validator.go: //, /\ and either with whitespace or one or two dots between.
+# Go's RE2 \s is [\t\n\f\r ]; \v is the vertical tab.
+INVALID_REDIRECT = re.compile(r"[/\\](?:[\t\n\f\r \v]*|\.{1,2})[/\\]")
+# The generic message of oauth2-proxy's error page for a 500 (errorMessages).
+OOPS = "Oops! Something went wrong. For more information contact your server administrator."
 
 
 def is_api_request(request: Request) -> bool:
@@ -50,17 +66,11 @@ def session_email(request: Request, emulator: Emulator) -> str | None:
                                                   emulator.clock.now())
 
 
-def request_uri(request: Request) -> str:
-    query = request.scope.get("query_string", b"").decode("latin-1")
-    path = quote(request.scope["path"], safe="/:@!$&'()*+,;=-._~")
-    return f"{path}?{query}" if query else path
-
-
 def sign_in_page(request: Request, status: int, message: str = "",
                  redirect: str | None = None) -> Response:
     """The proxy's sign-in page (``skip_provider_button = false``); it clears the session cookie
     and is never cached."""
-    rd = redirect if redirect is not None else request_uri(request)
+    rd = redirect if redirect is not None else request_uri(request.scope)
     notice = f"<p class=\"error\">{html.escape(message)}</p>\n" if message else ""
     body = page("Sign In", (
         f"{notice}<form method=\"GET\" action=\"/oauth2/start\">\n"
@@ -81,26 +91,32 @@ def unauthenticated(request: Request) -> Response:
     return sign_in_page(request, 403)
 
 
-def _safe_redirect(rd: str) -> str:
-    """Only same-site absolute paths; anything else goes to ``/``."""
-    if rd.startswith("/") and not rd.startswith(("//", "/\\")):
-        return rd
-    return "/"
+def is_valid_redirect(rd: str) -> bool:
+    """oauth2-proxy's ``IsValidRedirect`` for a relative target (no whitelisted domains are
+    configured, so absolute URLs are refused): it starts with ``/``, not ``//``, and has no
+    ``//``, ``/\\``, ``/./`` or ``/../`` form anywhere.  The emulator also refuses control
+    characters, so a redirect can never carry one into the ``Location`` header."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7f for c in rd):
+        return False
+    return rd.startswith("/") and not rd.startswith("//") and not INVALID_REDIRECT.search(rd)
 
 
-def error_page(status: int, message: str) -> Response:
-    body = page("Error", f"<h1>{status}</h1>\n<p>{html.escape(message)}</p>")
-    return Response(body, status_code=status, media_type=HTML)
+def app_redirect(rd: str) -> str:
+    """The redirect target: ``rd`` when valid, else ``/``; non-ASCII percent-encoded as Go's
+    ``http.Redirect`` writes it into ``Location``."""
+    return header_safe(rd) if is_valid_redirect(rd) else "/"
 
 
 async def start(request: Request, emulator: Emulator) -> Response:
     """Begin the OIDC flow: a CSRF nonce in a cookie and in ``state``, then off to Dex."""
-    rd = _safe_redirect(request.query_params.get("rd", "") or "/")
+    rd = app_redirect(request.query_params.get("rd", ""))
     nonce = secrets.token_urlsafe(24)
-    verifier_challenge = secrets.token_urlsafe(32)
+    # A random stand-in for the S256 challenge: the emulated Dex does not check PKCE, so no
+    # verifier is kept (the real proxy keeps one in the CSRF cookie and sends it to /token).
+    code_challenge = secrets.token_urlsafe(32)
     query = urlencode({
         "client_id": CLIENT_ID,
-        "code_challenge": verifier_challenge,
+        "code_challenge": code_challenge,
         "code_challenge_method": "S256",
         "nonce": secrets.token_urlsafe(16),
         "prompt": "none",
@@ -115,38 +131,50 @@ async def start(request: Request, emulator: Emulator) -> Response:
 
 
 async def callback(request: Request, emulator: Emulator) -> Response:
-    """Take Dex's code: check the CSRF nonce, redeem the code, save the session, go to rd."""
+    """``OAuthCallback`` in upstream order: the provider's error; the state (``<nonce>:<rd>``,
+    else 500); the CSRF cookie (else 403); redeem the code, which is used up (else 500); clear
+    the CSRF cookie; the nonce must match the cookie (else 403 with the cookie cleared); save
+    the session and go to ``rd`` (``/`` unless valid)."""
     params = request.query_params
     if params.get("error"):
         return error_page(403, f"Login Failed: The upstream identity provider returned an "
                                f"error: {params['error']}")
-    nonce, _, rd = params.get("state", "").partition(":")
+    state = params.get("state", "")
+    if ":" not in state:  # decodeState: "invalid length"
+        return error_page(500, OOPS)
+    nonce, _, rd = state.partition(":")
     csrf = request.cookies.get(CSRF_COOKIE_NAME)
-    if not csrf or not nonce or not secrets.compare_digest(csrf, nonce):
+    if not csrf:
         return error_page(403, CSRF_FAILED)
+    location = app_redirect(rd)  # everything the answer needs, before any state changes
     with emulator.kfp.state.lock:
         now = emulator.clock.now()
         code = emulator.login_state.redeem_code(params.get("code", ""), now)
         if code is None or code.client_id != CLIENT_ID:
-            return error_page(500, "Internal Server Error")
+            return error_page(500, OOPS)
+        if not secrets.compare_digest(csrf.encode(), nonce.encode()):
+            response = error_page(403, CSRF_FAILED)
+            response.headers.append("Set-Cookie", clear_cookie(CSRF_COOKIE_NAME))
+            return response
         lifetime = emulator.gateway_config.session_seconds
         session = emulator.login_state.open_session(code.email, now, lifetime)
-    response = Response(status_code=302, headers={"Location": _safe_redirect(rd or "/")})
+    response = Response(status_code=302, headers={"Location": location})
     response.headers.append("Set-Cookie", clear_cookie(CSRF_COOKIE_NAME))
     response.headers.append("Set-Cookie", set_cookie(COOKIE_NAME, session, lifetime))
     return response
 
 
 async def sign_out(request: Request, emulator: Emulator) -> Response:
+    response = Response(status_code=302,
+                        headers={"Location": app_redirect(request.query_params.get("rd", "")),
+                                 "Set-Cookie": clear_cookie(COOKIE_NAME)})
     with emulator.kfp.state.lock:
         emulator.login_state.close_session(request.cookies.get(COOKIE_NAME))
-    rd = _safe_redirect(request.query_params.get("rd", "") or "/")
-    return Response(status_code=302, headers={"Location": rd,
-                                              "Set-Cookie": clear_cookie(COOKIE_NAME)})
+    return response
 
 
 async def sign_in(request: Request, emulator: Emulator) -> Response:
-    rd = _safe_redirect(request.query_params.get("rd", "") or "/")
+    rd = app_redirect(request.query_params.get("rd", ""))
     return sign_in_page(request, 200, redirect=rd)
 
 
@@ -155,8 +183,8 @@ async def auth(request: Request, emulator: Emulator) -> Response:
     email = session_email(request, emulator)
     if email is None:
         return Response(b"Unauthorized", status_code=401, media_type="text/plain")
-    return Response(status_code=202, headers={"X-Auth-Request-Email": email,
-                                              "X-Auth-Request-User": email})
+    return Response(status_code=202, headers={"X-Auth-Request-Email": header_safe(email),
+                                              "X-Auth-Request-User": header_safe(email)})
 
 
 async def userinfo(request: Request, emulator: Emulator) -> Response:
@@ -180,5 +208,5 @@ ROUTES = {
 async def handle(request: Request, emulator: Emulator) -> Response:
     handler = ROUTES.get(request.scope["path"])
     if handler is None or request.method not in ("GET", "HEAD", "POST"):
-        return error_page(404, "Page Not Found")
+        return error_page(404, "We could not find the resource you were looking for.")
     return await handler(request, emulator)

@@ -49,8 +49,7 @@ class EmulatorApp:
         for prefix in (routes_v1.PREFIX, routes_v2.PREFIX):
             routes_reports.register(self.router, emulator.kfp, prefix)
         control.register(self.router, emulator)
-        # KFAM (profiles-kfam:8081) lives on the in-cluster network, where the identity header
-        # is trusted; the gateway refuses /kfam/ as Istio does.
+        # KFAM (profiles-kfam:8081): behind Istio's policy unless emulator.expose_kfam.
         kfam_routes.register(self.router, emulator)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -61,7 +60,8 @@ class EmulatorApp:
             return
         request = Request(scope, receive)
         try:
-            response = await dispatch(self.router, request, _fallback)
+            response = (kfam_routes.istio_policy(self.emulator, scope["path"])
+                        or await dispatch(self.router, request, _fallback))
         except Exception as exc:
             log.error("unhandled error on %s %s\n%s", request.method, request.url.path,
                       traceback.format_exc())

@@ -1,6 +1,12 @@
 """KFAM's HTTP routes (``profiles-kfam.kubeflow:8081/kfam``), docs/upstream/kubeflow-platform.md
-1.2 and 1.5.  KFAM is reachable only inside the cluster, so the emulator serves it on the direct
-listener, where the identity header is trusted; the gateway refuses ``/kfam/``."""
+1.2 and 1.5.
+
+Upstream, an Istio AuthorizationPolicy admits only the central dashboard to KFAM (1.7), and the
+dashboard is the emulator's in-process caller of :class:`~emulator.kfam.service.KfamService`.
+So by default every ``/kfam`` request on the direct listener gets Istio's 403 ``RBAC: access
+denied``, whatever identity header it forges.  ``Emulator(expose_kfam=True)`` serves the API
+there instead, trusting the identity header, as Kubeflow <= 1.4 did (isolation bug ISO-024).
+The gateway refuses ``/kfam/`` either way."""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
+from emulator.gateway.jwt import rbac_denied
+from emulator.gateway.pages import request_uri
 from emulator.http.routing import Router
 from emulator.kfam.service import KfamResponse, KfamService
 
@@ -25,12 +33,16 @@ def kfam_response(answer: KfamResponse) -> Response:
                     headers={"Content-Type": CONTENT_TYPE})
 
 
-def request_uri(request: Request) -> str:
-    """Go's ``r.RequestURI``: the raw path plus the raw query, as the client sent them."""
-    raw = request.scope.get("raw_path") or request.scope["path"].encode()
-    uri = raw.decode("latin-1")
-    query = request.scope.get("query_string", b"").decode("latin-1")
-    return f"{uri}?{query}" if query else uri
+def is_kfam_path(path: str) -> bool:
+    return path == PREFIX or path.startswith(f"{PREFIX}/")
+
+
+def istio_policy(emulator: Emulator, path: str) -> Response | None:
+    """The ``profiles-kfam`` AuthorizationPolicy on the direct listener: its 403 for any KFAM
+    path unless the emulator exposes KFAM (ISO-024); None when the request may go on."""
+    if is_kfam_path(path) and not emulator.expose_kfam:
+        return rbac_denied()
+    return None
 
 
 def register(router: Router, emulator: Emulator) -> None:
@@ -81,7 +93,7 @@ def register(router: Router, emulator: Emulator) -> None:
 
     async def delete_profile(request: Request, profile: str) -> Response:
         # path.Base(r.RequestURI): a query string ends up in the name.
-        name = request_uri(request).rstrip("/").rsplit("/", 1)[-1]
+        name = request_uri(request.scope).rstrip("/").rsplit("/", 1)[-1]
         with lock:
             answer = service.delete_profile(caller(request), name)
         return kfam_response(answer)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from emulator.kfp.messages import json_type
-from emulator.kube.cluster import ClusterError, required
+from emulator.kube.cluster import Cluster, ClusterError, required
 from emulator.kube.rbac import RoleBinding, RoleRef, Subject
 
 if TYPE_CHECKING:
@@ -41,14 +41,27 @@ class GoDecodeError(Exception):
     """The text encoding/json's Decoder gives for a body it cannot decode into the type."""
 
 
-# Field tables of the Go types KFAM decodes: JSON name -> Go type name ("" = string).
-_SUBJECT = {"kind": "", "apiGroup": "", "name": "", "namespace": ""}
-_ROLE_REF = {"apiGroup": "", "kind": "", "name": ""}
-_BINDING = {"user": "v1.Subject", "referredNamespace": "", "RoleRef": "v1.RoleRef", "status": ""}
+# Field tables of the Go types KFAM decodes: JSON name -> Go type.  "string" and
+# "map[string]string" are checked; a name in _STRUCTS recurses; "object" and "array" fields are
+# only checked to be a JSON object / array (their insides are not typed: an approximation).
+_SUBJECT = {"kind": "string", "apiGroup": "string", "name": "string", "namespace": "string"}
+_ROLE_REF = {"apiGroup": "string", "kind": "string", "name": "string"}
+_BINDING = {"user": "v1.Subject", "referredNamespace": "string", "RoleRef": "v1.RoleRef",
+            "status": "string"}
+_OBJECT_META = {"name": "string", "generateName": "string", "namespace": "string",
+                "uid": "string", "resourceVersion": "string",
+                "labels": "map[string]string", "annotations": "map[string]string"}
+_PROFILE_SPEC = {"owner": "v1.Subject", "resourceQuotaSpec": "object:v1.ResourceQuotaSpec",
+                 "plugins": "array:[]v1beta1.Plugin"}
+_PROFILE = {"kind": "string", "apiVersion": "string", "metadata": "v1.ObjectMeta",
+            "spec": "v1beta1.ProfileSpec", "status": "object:v1beta1.ProfileStatus"}
 _STRUCTS: dict[str, tuple[str, dict[str, str]]] = {
     "kfam.Binding": ("Binding", _BINDING),
     "v1.Subject": ("Subject", _SUBJECT),
     "v1.RoleRef": ("RoleRef", _ROLE_REF),
+    "v1beta1.Profile": ("Profile", _PROFILE),
+    "v1.ObjectMeta": ("ObjectMeta", _OBJECT_META),
+    "v1beta1.ProfileSpec": ("ProfileSpec", _PROFILE_SPEC),
 }
 
 
@@ -68,31 +81,50 @@ def first_json_value(raw: bytes) -> Any:
     return value
 
 
-def decode_struct(value: Any, go_type: str, path: str = "") -> dict[str, Any]:
+def _mismatch(value: Any, go_type: str, struct: str, fields: tuple[str, ...]) -> GoDecodeError:
+    """Go's UnmarshalTypeError: the innermost struct's name and the JSON field path from the
+    top (``Subject.user.name``), or the top-level value's type."""
+    if fields:
+        return GoDecodeError(f"json: cannot unmarshal {json_type(value)} into Go struct field "
+                             f"{struct}.{'.'.join(fields)} of type {go_type}")
+    return GoDecodeError(f"json: cannot unmarshal {json_type(value)} into Go value of type "
+                         f"{go_type}")
+
+
+def decode_struct(value: Any, go_type: str, struct: str = "",
+                  fields: tuple[str, ...] = ()) -> dict[str, Any]:
     """Go's case-insensitive struct decoding of the tables above; nested structs recurse.
-    ``null`` leaves a field unset.  The first type mismatch is the error, worded as Go's."""
-    struct_name, fields = _STRUCTS[go_type]
+    ``null`` leaves a field unset; unknown fields are ignored.  The first type mismatch is the
+    error, worded as Go's."""
+    struct_name, table = _STRUCTS[go_type]
     if not isinstance(value, dict):
-        if path:
-            raise GoDecodeError(f"json: cannot unmarshal {json_type(value)} into Go struct field "
-                                f"{path} of type {go_type}")
-        raise GoDecodeError(f"json: cannot unmarshal {json_type(value)} into Go value of type "
-                            f"{go_type}")
+        raise _mismatch(value, go_type, struct, fields)
     decoded: dict[str, Any] = {}
     for key, item in value.items():
-        name = key if key in fields else next(
-            (field for field in fields if field.lower() == key.lower()), None)
+        name = key if key in table else next(
+            (field for field in table if field.lower() == key.lower()), None)
         if name is None or item is None:
             continue
-        field_path = f"{path}.{name}" if path else f"{struct_name}.{name}"
-        nested = fields[name]
-        if nested:
-            decoded[name] = decode_struct(item, nested, field_path)
-        elif isinstance(item, str):
+        path = (*fields, name)
+        kind = table[name]
+        if kind in _STRUCTS:
+            decoded[name] = decode_struct(item, kind, struct_name, path)
+        elif kind == "string":
+            if not isinstance(item, str):
+                raise _mismatch(item, "string", struct_name, path)
             decoded[name] = item
+        elif kind == "map[string]string":
+            if not isinstance(item, dict):
+                raise _mismatch(item, kind, struct_name, path)
+            for entry in item.values():
+                if entry is not None and not isinstance(entry, str):
+                    raise _mismatch(entry, "string", struct_name, path)
+            decoded[name] = {k: v for k, v in item.items() if v is not None}
         else:
-            raise GoDecodeError(f"json: cannot unmarshal {json_type(item)} into Go struct field "
-                                f"{field_path} of type string")
+            shape, _, type_name = kind.partition(":")
+            if not isinstance(item, dict if shape == "object" else list):
+                raise _mismatch(item, type_name, struct_name, path)
+            decoded[name] = item
     return decoded
 
 
@@ -136,10 +168,6 @@ def binding_item(binding: RoleBinding) -> dict[str, Any]:
     }
 
 
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def parse_admins(flag_values: Sequence[str]) -> list[str]:
     """The ``-cluster-admin`` values as KFAM (kubeflow/dashboard) keeps them: trimmed,
     de-duplicated, empty entries dropped."""
@@ -159,7 +187,7 @@ class KfamService:
         self.emulator = emulator
 
     @property
-    def cluster(self) -> Any:
+    def cluster(self) -> Cluster:
         return self.emulator.cluster
 
     def caller(self, header_value: str | None) -> str:
@@ -256,18 +284,16 @@ class KfamService:
     # -- profiles --------------------------------------------------------------------------------
 
     def create_profile(self, raw: bytes) -> KfamResponse:
-        """The registration flow: any caller may create any Profile."""
+        """The registration flow: any caller may create any Profile.  The body is decoded as a
+        v1beta1.Profile (Go typing: a wrong type is the 403 decode error, nothing is made)."""
         try:
-            data = first_json_value(raw)
+            data = decode_struct(first_json_value(raw), "v1beta1.Profile")
         except GoDecodeError as error:
             return KfamResponse(403, str(error))
-        if not isinstance(data, dict):
-            return KfamResponse(403, f"json: cannot unmarshal {json_type(data)} into Go value "
-                                     "of type v1beta1.Profile")
-        metadata = _object(data.get("metadata"))
-        spec = _object(data.get("spec"))
-        owner = _object(spec.get("owner"))
-        name = str(metadata.get("name") or "")
+        metadata = data.get("metadata", {})
+        spec = data.get("spec", {})
+        owner = spec.get("owner", {})
+        name = metadata.get("name", "")
         try:
             if not name:
                 raise required("Profile", name, "metadata.name",
@@ -275,8 +301,10 @@ class KfamService:
             if not owner.get("name"):
                 raise required("Profile", name, "spec.owner.name")
             extra = {k: v for k, v in spec.items() if k != "owner"}
-            self.cluster.create_profile(name, str(owner["name"]), str(owner.get("kind") or "User"),
-                                        extra_spec=extra)
+            self.cluster.create_profile(name, owner["name"], owner.get("kind") or "User",
+                                        owner.get("namespace", ""), extra_spec=extra,
+                                        labels=metadata.get("labels"),
+                                        annotations=metadata.get("annotations"))
         except ClusterError as error:
             return KfamResponse(403, error.message)
         return KfamResponse(200)

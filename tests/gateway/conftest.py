@@ -72,6 +72,24 @@ def gw(gateway_server: EmulatorServer) -> Gateway:
     return Gateway(gateway_server)
 
 
+@pytest.fixture(scope="session")
+def exposed_kfam_server() -> Iterator[EmulatorServer]:
+    """An emulator that serves KFAM's API on its direct listener (``expose_kfam=True``, the
+    Kubeflow <= 1.4 setting of ISO-024).  Only the KFAM wire tests use it: by default the
+    emulator, like Kubeflow >= 1.5, lets nobody but the dashboard talk to KFAM."""
+    server = EmulatorServer(Emulator(profiles=standard_profiles(), mode=Mode.FULL_OUTSIDE,
+                                     expose_kfam=True))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def exposed_kfam(exposed_kfam_server: EmulatorServer) -> Gateway:
+    exposed_kfam_server.emulator.reset()
+    return Gateway(exposed_kfam_server)
+
+
 def experiment_body(name: str, namespace: str) -> dict[str, Any]:
     return {"display_name": name, "namespace": namespace}
 

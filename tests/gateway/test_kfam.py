@@ -1,5 +1,9 @@
-"""KFAM on the in-cluster network (the direct listener), docs/upstream/kubeflow-platform.md 1:
-bindings change who the KFP API server lets in."""
+"""KFAM's wire API, docs/upstream/kubeflow-platform.md 1: bindings change who the KFP API server
+lets in.
+
+These tests talk to KFAM directly, trusting the identity header, so they use an emulator built
+with ``expose_kfam=True`` (KFAM without its Istio policy, as Kubeflow <= 1.4 ran it: ISO-024).
+The default emulator refuses them (see test_kfam_is_closed_by_default)."""
 
 from __future__ import annotations
 
@@ -20,6 +24,12 @@ from emulator.testing import (
 from tests.gateway.conftest import NEWCOMER, USERID, V2, Gateway, experiment_body
 
 KFAM_JSON = "application/json; charset=UTF-8"
+
+
+@pytest.fixture
+def gw(exposed_kfam: Gateway) -> Gateway:
+    """Every test here reaches KFAM on the direct listener: the exposed (ISO-024) emulator."""
+    return exposed_kfam
 
 
 def binding(user: str, namespace: str, role: str = "edit") -> dict[str, Any]:
@@ -146,3 +156,63 @@ def test_profiles_create_and_delete(gw: Gateway) -> None:
     deleted = kfam(gw, "DELETE", "/v1/profiles/dave", NEWCOMER)
     assert (deleted.status_code, deleted.text) == (200, "")
     assert kfam(gw, "GET", "/v1/bindings", params={"namespace": "dave"}).text == "{}"
+
+
+def test_binding_type_errors_are_gos_decode_errors(gw: Gateway) -> None:
+    good = kfam(gw, "POST", "/v1/bindings", OWNER, json=binding(NEWCOMER, OWNER_NAMESPACE))
+    assert good.status_code == 200  # control
+    wrong_name = binding("x@example.com", OWNER_NAMESPACE)
+    wrong_name["user"]["name"] = 7
+    response = kfam(gw, "POST", "/v1/bindings", OWNER, json=wrong_name)
+    # Go names the innermost struct and the JSON path from the top.
+    assert (response.status_code, response.text) == (
+        403, "json: cannot unmarshal number into Go struct field Subject.user.name of type string")
+    listed = kfam(gw, "GET", "/v1/bindings", params={"namespace": OWNER_NAMESPACE,
+                                                     "role": "edit"})
+    assert [b["user"]["name"] for b in listed.json()["bindings"]] == [CONTRIBUTOR, NEWCOMER]
+
+
+def profile_body(name: str, owner: Any = NEWCOMER, **extra: Any) -> dict[str, Any]:
+    return {"metadata": {"name": name, **extra.pop("metadata", {})},
+            "spec": {"owner": {"kind": "User", "name": owner}, **extra}}
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    (profile_body("p1", owner=5),
+     "json: cannot unmarshal number into Go struct field Subject.spec.owner.name of type string"),
+    (profile_body("p1", owner=["a"]),
+     "json: cannot unmarshal array into Go struct field Subject.spec.owner.name of type string"),
+    ({"metadata": {"name": 12}, "spec": {"owner": {"kind": "User", "name": NEWCOMER}}},
+     "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.name of type "
+     "string"),
+    (profile_body("p1", metadata={"labels": "x"}),
+     "json: cannot unmarshal string into Go struct field ObjectMeta.metadata.labels of type "
+     "map[string]string"),
+    (profile_body("p1", metadata={"labels": {"a": True}}),
+     "json: cannot unmarshal bool into Go struct field ObjectMeta.metadata.labels of type "
+     "string"),
+    (profile_body("p1", resourceQuotaSpec="big"),
+     "json: cannot unmarshal string into Go struct field ProfileSpec.spec.resourceQuotaSpec of "
+     "type v1.ResourceQuotaSpec"),
+    ({"metadata": {"name": "p1"}, "spec": "owner"},
+     "json: cannot unmarshal string into Go struct field Profile.spec of type "
+     "v1beta1.ProfileSpec"),
+    ([profile_body("p1")], "json: cannot unmarshal array into Go value of type v1beta1.Profile"),
+])
+def test_profile_type_errors_are_403_and_make_nothing(gw: Gateway, body: Any,
+                                                      error: str) -> None:
+    created = kfam(gw, "POST", "/v1/profiles", None, json=profile_body("p0"))
+    assert (created.status_code, created.text) == (200, "")  # control
+    response = kfam(gw, "POST", "/v1/profiles", None, json=body)
+    assert (response.status_code, response.text) == (403, error)
+    assert "p1" not in gw.emulator.cluster.profiles
+    assert kfam(gw, "GET", "/v1/bindings", params={"namespace": "p1"}).text == "{}"
+
+
+def test_profile_labels_and_case_insensitive_fields_are_kept(gw: Gateway) -> None:
+    body = {"Metadata": {"NAME": "p2", "labels": {"team": "a"}},
+            "spec": {"Owner": {"kind": "User", "name": NEWCOMER}}}
+    created = kfam(gw, "POST", "/v1/profiles", None, json=body)
+    assert (created.status_code, created.text) == (200, "")
+    profile = gw.emulator.cluster.profiles["p2"]
+    assert (profile.owner, profile.labels) == (NEWCOMER, {"team": "a"})

@@ -127,8 +127,14 @@ def test_a_browser_can_sign_in_with_plain_forms(gw: Gateway) -> None:
     assert urlsplit(landed.history[0].headers["location"]).path == "/oauth2/callback"
     assert urlsplit(landed.url).path == "/pipeline"
     assert list(browser.cookies.keys()) == ["oauth2_proxy_kubeflow"]  # the CSRF cookie expired
+    # oauth2-proxy v7.14.3 with the manifests' options: Max-Age, HttpOnly, no SameSite/Expires.
     set_cookie = landed.history[1].headers["set-cookie"]
-    assert "HttpOnly" in set_cookie and "Path=/" in set_cookie and "SameSite=Lax" in set_cookie
+    assert re.fullmatch(r"oauth2_proxy_kubeflow_csrf=; Path=/; Max-Age=0; HttpOnly, "
+                        r"oauth2_proxy_kubeflow=[\w-]+; Path=/; Max-Age=86400; HttpOnly",
+                        set_cookie), set_cookie
+    started = form_page.history[0].headers["set-cookie"]
+    assert re.fullmatch(r"oauth2_proxy_kubeflow_csrf=[\w-]+; Path=/; Max-Age=900; HttpOnly",
+                        started), started
 
     api = browser.get(f"{gw.pipeline_url}{V2}/experiments", params={"namespace": "alice"})
     assert api.status_code == 200, api.text

@@ -151,3 +151,14 @@ def test_permission_denied_text_names_the_resource_attributes() -> None:
         "&ResourceAttributes{Namespace:ns2,Verb:get,Group:pipelines.kubeflow.org,"
         "Version:v1beta1,Resource:experiments,Subresource:,Name:exp1,FieldSelector:nil,"
         "LabelSelector:nil,}")
+
+
+def test_a_profile_with_an_unknown_contributor_role_is_refused_whole() -> None:
+    from emulator.core import Emulator, ProfileSpec
+
+    emulator = Emulator()
+    with pytest.raises(ValueError, match="unknown contributor role"):
+        emulator.add_profile(ProfileSpec("team", "ann@example.com",
+                                         (("ben@example.com", "owner"),)))
+    assert "team" not in emulator.cluster.profiles
+    assert "team" not in emulator.cluster.namespaces
