@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.core import Emulator
 from emulator.http.app import answer_lifespan, build_apps
+from emulator.http.common import not_found_response
 from emulator.kube.api.tls import serving_cert
 from emulator.kube.kubeconfig import write_kubeconfig
 from emulator.modes import Listener
@@ -62,8 +63,10 @@ class PortDispatch:
             return
         server = scope.get("server") or ("", 0)
         app = self.apps.get(int(server[1] or 0))
-        if app is None:  # unknown port (cannot happen with our sockets): the direct endpoint
-            app = next(iter(self.apps.values()))
+        if app is None:  # not one of our sockets: cannot happen, but never guess a listener
+            if scope["type"] == "http":
+                await not_found_response()(scope, receive, send)
+            return
         await app(scope, receive, send)
 
 
@@ -79,11 +82,15 @@ class EmulatorServer:
                  kube_port: int = 0) -> None:
         self.emulator = emulator or Emulator()
         self.host = host
-        self._sockets = {
-            Listener.DIRECT: _bind(host, port),
-            Listener.GATEWAY: _bind(host, gateway_port),
-            Listener.KUBE: _bind(host, kube_port),
-        }
+        self._sockets: dict[Listener, socket.socket] = {}
+        try:
+            for listener, wanted in ((Listener.DIRECT, port), (Listener.GATEWAY, gateway_port),
+                                     (Listener.KUBE, kube_port)):
+                self._sockets[listener] = _bind(host, wanted)
+        except OSError:
+            for sock in self._sockets.values():  # a taken port must not leak the others
+                sock.close()
+            raise
         self.ports = {listener: int(sock.getsockname()[1])
                       for listener, sock in self._sockets.items()}
         self.port = self.ports[Listener.DIRECT]
@@ -158,7 +165,10 @@ class EmulatorServer:
     def run_forever(self) -> None:
         """Serve in the foreground until interrupted (uvicorn handles SIGINT/SIGTERM)."""
         logging.getLogger("uvicorn.error").propagate = True
-        asyncio.run(self._serve())
+        try:
+            asyncio.run(self._serve())
+        finally:
+            self._close_sockets()
 
     def stop(self) -> None:
         if self._thread is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -132,3 +133,15 @@ def _up(url: str) -> bool:
         return requests.get(url + "/apis/v2beta1/healthz", timeout=1).ok
     except requests.ConnectionError:
         return False
+
+
+def test_serve_on_a_taken_port_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", "0", "--gateway-port", str(port),
+                     "--kube-port", "0"]) == 2
+    assert "Address already in use" in capsys.readouterr().err
