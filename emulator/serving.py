@@ -1,8 +1,9 @@
-"""Serve an emulator over HTTP: one uvicorn server, one socket per listener.
+"""Serve an emulator over HTTP: one socket and one uvicorn server per listener, one event loop.
 
 The direct endpoint (``ml-pipeline:8888``), the gateway and the Kubernetes API each get their own
-port; a single uvicorn server holds all three sockets and hands each request to the app of the
-port it arrived on, so they share one event loop, one shutdown and one emulator.
+port and app; their servers run together on one loop in one thread, so they share one shutdown
+and one emulator.  In the foreground each server catches SIGINT/SIGTERM in turn: the last one
+to install its handler stops first and re-raises the signal to the next.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.core import Emulator
-from emulator.http.app import answer_lifespan, build_apps
-from emulator.http.common import not_found_response
+from emulator.http.app import build_apps
 from emulator.kube.api.tls import serving_cert
 from emulator.kube.kubeconfig import write_kubeconfig
 from emulator.modes import Listener
@@ -51,25 +50,6 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-class PortDispatch:
-    """Routes each connection to the app of the local port it came in on."""
-
-    def __init__(self, apps: Mapping[int, ASGIApp]) -> None:
-        self.apps = dict(apps)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await answer_lifespan(receive, send)
-            return
-        server = scope.get("server") or ("", 0)
-        app = self.apps.get(int(server[1] or 0))
-        if app is None:  # not one of our sockets: cannot happen, but never guess a listener
-            if scope["type"] == "http":
-                await not_found_response()(scope, receive, send)
-            return
-        await app(scope, receive, send)
-
-
 class EmulatorServer:
     """An emulator's listeners on ``host``; start() serves them from a daemon thread.
 
@@ -95,19 +75,20 @@ class EmulatorServer:
                       for listener, sock in self._sockets.items()}
         self.port = self.ports[Listener.DIRECT]
         apps = build_apps(self.emulator)
-        dispatch = PortDispatch({self.ports[listener]: apps[listener] for listener in apps
-                                 if listener is not Listener.KUBE})
-        self._server = uvicorn.Server(uvicorn.Config(
-            dispatch, log_level=log_level, access_log=False, lifespan="on", loop="auto",
-            http="auto", timeout_graceful_shutdown=2))
-        # The Kubernetes API speaks TLS (kubectl sends credentials only over https): its own
-        # uvicorn server, on the same event loop, with a self-signed serving certificate.
+        # The Kubernetes API speaks TLS (kubectl sends credentials only over https), with a
+        # self-signed serving certificate.
         self.kube_cert = serving_cert(host)
-        self._kube_server = uvicorn.Server(uvicorn.Config(
-            apps[Listener.KUBE], log_level=log_level, access_log=False, lifespan="off",
-            loop="auto", http="auto", timeout_graceful_shutdown=2,
-            ssl_certfile=str(self.kube_cert.cert_file),
-            ssl_keyfile=str(self.kube_cert.key_file)))
+        # One uvicorn server per listener, all on one event loop (see _serve).
+        self._servers = {
+            listener: uvicorn.Server(uvicorn.Config(
+                apps[listener], log_level=log_level, access_log=False, lifespan="off",
+                loop="auto", http="auto", timeout_graceful_shutdown=2,
+                ssl_certfile=(str(self.kube_cert.cert_file) if listener is Listener.KUBE
+                              else None),
+                ssl_keyfile=(str(self.kube_cert.key_file) if listener is Listener.KUBE
+                             else None)))
+            for listener in self._sockets
+        }
         # uvicorn captures signals only on the main thread, so a server thread leaves them be.
         self._thread: threading.Thread | None = None
 
@@ -147,7 +128,7 @@ class EmulatorServer:
                                         daemon=True)
         self._thread.start()
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while not (self._server.started and self._kube_server.started):
+        while not all(server.started for server in self._servers.values()):
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"emulator server did not start on {self.url}")
             time.sleep(0.005)
@@ -157,10 +138,8 @@ class EmulatorServer:
         asyncio.run(self._serve())
 
     async def _serve(self) -> None:
-        plain = [sock for listener, sock in self._sockets.items()
-                 if listener is not Listener.KUBE]
-        await asyncio.gather(self._server.serve(sockets=plain),
-                             self._kube_server.serve(sockets=[self._sockets[Listener.KUBE]]))
+        await asyncio.gather(*(server.serve(sockets=[self._sockets[listener]])
+                               for listener, server in self._servers.items()))
 
     def run_forever(self) -> None:
         """Serve in the foreground until interrupted (uvicorn handles SIGINT/SIGTERM)."""
@@ -174,8 +153,8 @@ class EmulatorServer:
         if self._thread is None:
             self._close_sockets()
             return
-        self._server.should_exit = True
-        self._kube_server.should_exit = True
+        for server in self._servers.values():
+            server.should_exit = True
         self._thread.join(timeout=READY_TIMEOUT_SECONDS)
         self._thread = None
         self._close_sockets()
