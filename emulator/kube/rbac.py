@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -88,10 +88,16 @@ class Subject:
             return service_account_username(self.namespace, self.name)
         return None
 
-    def matches(self, user: str, groups: Sequence[str]) -> bool:
-        if self.kind == "Group":
-            return self.name in groups
-        return self.username() == user
+
+@dataclass(frozen=True)
+class Grant:
+    """One binding as it applies to one subject: what a review walks."""
+
+    kind: str  # RoleBinding | ClusterRoleBinding
+    binding: str  # its name, ``namespace/name`` for a RoleBinding
+    role_ref: RoleRef
+    subject: Subject
+    namespace: str  # "" for a ClusterRoleBinding
 
 
 @dataclass(frozen=True)
@@ -177,6 +183,8 @@ class RbacStore:
         self.revision = 0
         # name -> (revision it was computed at, aggregated rules)
         self._aggregated: dict[str, tuple[int, list[PolicyRule]]] = {}
+        # namespace ("" for ClusterRoleBindings) -> (revision, grants by subject key)
+        self._grants: dict[str, tuple[int, dict[tuple[str, str], list[Grant]]]] = {}
 
     def _changed(self) -> None:
         self.revision += 1
@@ -259,6 +267,31 @@ class RbacStore:
                 )
         return rules
 
+    def grants(self, namespace: str) -> dict[tuple[str, str], list[Grant]]:
+        """The bindings of one namespace ("": the ClusterRoleBindings) by the subject they name:
+        ``("user", username)`` or ``("group", name)``, so a review looks only at the bindings
+        that can apply to the caller.  Kept until the store changes."""
+        cached = self._grants.get(namespace)
+        if cached is not None and cached[0] == self.revision:
+            return cached[1]
+        index: dict[tuple[str, str], list[Grant]] = {}
+        if namespace:
+            bindings: list[tuple[str, str, RoleRef, list[Subject]]] = [
+                ("RoleBinding", f"{namespace}/{b.name}", b.role_ref, b.subjects)
+                for b in self.bindings.get(namespace, {}).values()]
+        else:
+            bindings = [("ClusterRoleBinding", b.name, b.role_ref, b.subjects)
+                        for b in self.cluster_bindings.values()]
+        for kind, label, ref, subjects in bindings:
+            for subject in subjects:
+                username = subject.username()
+                key = ("user", username) if username is not None else ("group", subject.name)
+                entries = index.setdefault(key, [])
+                if not any(entry.binding == label for entry in entries):
+                    entries.append(Grant(kind, label, ref, subject, namespace))
+        self._grants[namespace] = (self.revision, index)
+        return index
+
     def rules_for(self, ref: RoleRef, namespace: str) -> Sequence[PolicyRule]:
         """The rules a binding grants (read-only: the ClusterRole list is the cached one)."""
         if ref.kind == "ClusterRole":
@@ -312,40 +345,31 @@ class Authorizer:
     def _evaluate(self, user: str, groups: Sequence[str], namespace: str,
                   rule_matches: Callable[[PolicyRule], bool],
                   what: str) -> tuple[bool, str, str]:
-        checks: list[tuple[str, str, RoleRef, list[Subject], str]] = [
-            ("ClusterRoleBinding", b.name, b.role_ref, b.subjects, "")
-            for b in self.rbac.cluster_bindings.values()
-        ]
-        if namespace:
-            checks += [
-                ("RoleBinding", f"{namespace}/{b.name}", b.role_ref, b.subjects, namespace)
-                for b in self.rbac.bindings.get(namespace, {}).values()
-            ]
-        for kind, binding, ref, subjects, where in checks:
-            subject = next((s for s in subjects if s.matches(user, groups)), None)
-            if subject is None:
-                continue
-            for rule in self.rbac.rules_for(ref, where):
+        for grant in self._grants_to(user, groups, namespace):
+            ref = grant.role_ref
+            for rule in self.rbac.rules_for(ref, grant.namespace):
                 if rule_matches(rule):
-                    sar = (f'RBAC: allowed by {kind} "{binding}" of {ref.kind} "{ref.name}" '
-                           f'to {subject.kind} "{subject.name}"')
-                    return True, f"allowed by {kind} {binding} of {ref.kind} {ref.name}", sar
+                    sar = (f'RBAC: allowed by {grant.kind} "{grant.binding}" of {ref.kind} '
+                           f'"{ref.name}" to {grant.subject.kind} "{grant.subject.name}"')
+                    return True, (f"allowed by {grant.kind} {grant.binding} of {ref.kind} "
+                                  f"{ref.name}"), sar
         scope = f"namespace {namespace!r}" if namespace else "the cluster scope"
         reason = f"no binding for user {user!r} in {scope} grants {what}"
         # A plain RBAC denial carries an empty SAR reason, as the real cluster does.
         return False, reason, ""
 
+    def _grants_to(self, user: str, groups: Sequence[str], namespace: str) -> Iterator[Grant]:
+        """The grants naming the caller: ClusterRoleBindings first, then the namespace's."""
+        keys = [("user", user), *(("group", group) for group in groups)]
+        for scope in ("", namespace) if namespace else ("",):
+            index = self.rbac.grants(scope)
+            for key in keys:
+                yield from index.get(key, ())
+
     def rules_held(self, user: str, groups: Sequence[str], namespace: str) -> list[PolicyRule]:
         """Every rule granted to the caller in ``namespace`` (and cluster-wide)."""
-        held: list[PolicyRule] = []
-        for binding in self.rbac.cluster_bindings.values():
-            if any(s.matches(user, groups) for s in binding.subjects):
-                held.extend(self.rbac.rules_for(binding.role_ref, ""))
-        if namespace:
-            for ns_binding in self.rbac.bindings.get(namespace, {}).values():
-                if any(s.matches(user, groups) for s in ns_binding.subjects):
-                    held.extend(self.rbac.rules_for(ns_binding.role_ref, namespace))
-        return held
+        return [rule for grant in self._grants_to(user, groups, namespace)
+                for rule in self.rbac.rules_for(grant.role_ref, grant.namespace)]
 
     def missing_rights(self, user: str, groups: Sequence[str], namespace: str,
                        requested: Sequence[PolicyRule]) -> list[PolicyRule]:

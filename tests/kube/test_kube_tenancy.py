@@ -11,7 +11,15 @@ import requests
 from kube_support import KubeEnv, status_body, status_of
 from kubernetes import client
 
-from emulator.testing import OWNER, OWNER_NAMESPACE, STRANGER, STRANGER_NAMESPACE, assert_denied
+from emulator.testing import (
+    CONTRIBUTOR,
+    OWNER,
+    OWNER_NAMESPACE,
+    STRANGER,
+    STRANGER_NAMESPACE,
+    VIEWER,
+    assert_denied,
+)
 
 NEWCOMER = "nina@example.com"
 RBAC = "rbac.authorization.k8s.io"
@@ -125,15 +133,57 @@ def test_owner_adds_and_removes_a_contributor_with_a_rolebinding(kube: KubeEnv) 
 
 
 def test_stranger_cannot_bind_himself_into_the_owners_namespace(kube: KubeEnv) -> None:
+    # Positive control: the owner may bind a contributor in her namespace.
+    with kube.as_user(OWNER) as api:
+        client.RbacAuthorizationV1Api(api).create_namespaced_role_binding(
+            OWNER_NAMESPACE, _contributor_binding(NEWCOMER, "view", OWNER_NAMESPACE))
+    assert _list_experiments(kube, NEWCOMER, OWNER_NAMESPACE).status_code == 200
+    before = kube.snapshot()
     binding = _contributor_binding(STRANGER, "admin", OWNER_NAMESPACE)
     with kube.as_user(STRANGER) as api, pytest.raises(client.ApiException) as denied:
         client.RbacAuthorizationV1Api(api).create_namespaced_role_binding(
             OWNER_NAMESPACE, binding)
-    assert status_of(denied.value)["message"] == (
+    assert status_of(denied.value) == status_body(
+        403, "Forbidden",
         'rolebindings.rbac.authorization.k8s.io is forbidden: User "bob@example.com" cannot '
         'create resource "rolebindings" in API group "rbac.authorization.k8s.io" in the '
-        'namespace "alice"')
+        'namespace "alice"', {"group": RBAC, "kind": "rolebindings"})
+    assert kube.snapshot() == before
     assert_denied(_create_experiment(kube, STRANGER, OWNER_NAMESPACE))
+
+
+@pytest.mark.parametrize(("user", "can_read"), [(OWNER, True), (CONTRIBUTOR, True),
+                                                (VIEWER, False), (STRANGER, False)])
+def test_secrets_are_for_editors_of_the_namespace(kube: KubeEnv, user: str,
+                                                  can_read: bool) -> None:
+    """kubeflow-edit reads and writes secrets; kubeflow-view has none (the manifests' roles)."""
+    with kube.admin() as api:
+        client.CoreV1Api(api).create_namespaced_secret(OWNER_NAMESPACE, client.V1Secret(
+            metadata=client.V1ObjectMeta(name="s3"), string_data={"key": "v"}))
+    path = f"/api/v1/namespaces/{OWNER_NAMESPACE}/secrets/s3"
+    response = kube.raw("GET", path, kube.kube_token(user))
+    if can_read:
+        assert response.status_code == 200, response.text
+        assert response.json()["data"] == {"key": "dg=="}
+    else:
+        assert response.json() == status_body(
+            403, "Forbidden",
+            f'secrets "s3" is forbidden: User "{user}" cannot get resource "secrets" in API '
+            f'group "" in the namespace "{OWNER_NAMESPACE}"', {"name": "s3", "kind": "secrets"})
+
+
+def test_an_editor_cannot_grant_access(kube: KubeEnv) -> None:
+    """Only kubeflow-admin (the owner) holds rolebindings; an edit contributor does not."""
+    binding = _contributor_binding(NEWCOMER, "view", OWNER_NAMESPACE)
+    before = kube.snapshot()
+    with kube.as_user(CONTRIBUTOR) as api, pytest.raises(client.ApiException) as denied:
+        client.RbacAuthorizationV1Api(api).create_namespaced_role_binding(
+            OWNER_NAMESPACE, binding)
+    assert denied.value.status == 403
+    assert kube.snapshot() == before
+    with kube.as_user(OWNER) as api:  # the owner can
+        client.RbacAuthorizationV1Api(api).create_namespaced_role_binding(
+            OWNER_NAMESPACE, binding)
 
 
 def test_custom_read_only_role_allows_list_but_not_create(kube: KubeEnv) -> None:

@@ -14,6 +14,7 @@ from emulator.testing import (
     OWNER,
     OWNER_NAMESPACE,
     STRANGER,
+    STRANGER_NAMESPACE,
     VIEWER,
     assert_denied,
     assert_unauthenticated,
@@ -169,6 +170,8 @@ def test_subject_access_review_requires_a_subject_and_attributes(kube: KubeEnv) 
 
 
 def test_tenants_may_not_review_others(kube: KubeEnv) -> None:
+    # Positive control: an admin may ask about anyone.
+    assert _sar(kube, STRANGER, "list", STRANGER_NAMESPACE).status.allowed is True
     with kube.as_user(OWNER) as api, pytest.raises(client.ApiException) as denied:
         client.AuthorizationV1Api(api).create_subject_access_review(
             client.V1SubjectAccessReview(spec=client.V1SubjectAccessReviewSpec(
@@ -210,3 +213,15 @@ def test_token_review_without_a_token_is_a_bad_request(kube: KubeEnv) -> None:
                         kube.admin_token(), json={"spec": {"token": ""}})
     assert response.json() == status_body(
         400, "BadRequest", "token is required for TokenReview in authentication")
+
+
+def test_a_tenant_cannot_mint_another_namespaces_token(kube: KubeEnv) -> None:
+    path = f"/api/v1/namespaces/{OWNER_NAMESPACE}/serviceaccounts/default-editor/token"
+    # Positive control: the cluster admin can (no Kubeflow role grants serviceaccounts/token).
+    assert kube.raw("POST", path, kube.admin_token(), json={"spec": {}}).status_code == 201
+    for user in (STRANGER, OWNER):
+        denied = kube.raw("POST", path, kube.kube_token(user), json={"spec": {}})
+        assert denied.json()["message"] == (
+            f'serviceaccounts "default-editor" is forbidden: User "{user}" cannot create '
+            f'resource "serviceaccounts/token" in API group "" in the namespace '
+            f'"{OWNER_NAMESPACE}"')
