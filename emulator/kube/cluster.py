@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from emulator.kube.defaults import (
     CLUSTER_ADMIN,
@@ -209,6 +209,7 @@ def validate_rbac_name(kind: str, name: str) -> None:
 
 
 NamespaceHook = Callable[[str], None]
+Removed = TypeVar("Removed", bound=ObjectStamp)
 
 
 class Cluster:
@@ -276,6 +277,11 @@ class Cluster:
         self.rbac.replace_all(rbac)
         self.resource_version = resource_version
 
+    def _removed(self, obj: Removed) -> Removed:
+        """A delete is a change too: lists afterwards carry a new resourceVersion."""
+        self.resource_version += 1
+        return obj
+
     def stamp(self, obj: ObjectStamp) -> None:
         """Give a stored object its creation time (once) and a new resource version."""
         self.resource_version += 1
@@ -319,7 +325,7 @@ class Cluster:
         if profile is not None and not profile.failed:
             # The Profile owns the namespace: its controller creates it again, empty.
             self._reconcile(profile)
-        return namespace
+        return self._removed(namespace)
 
     def _require_namespace(self, namespace: str) -> None:
         if namespace not in self.namespaces:
@@ -354,7 +360,7 @@ class Cluster:
         account = self.service_accounts.get(namespace, {}).pop(name, None)
         if account is None:
             raise not_found("serviceaccounts", name)
-        return account
+        return self._removed(account)
 
     def _subject_exists(self, username: str, bound_uid: str) -> bool:
         if not username.startswith("system:serviceaccount:"):
@@ -407,7 +413,7 @@ class Cluster:
         secret = self.secrets.get(namespace, {}).pop(name, None)
         if secret is None:
             raise not_found("secrets", name)
-        return secret
+        return self._removed(secret)
 
     # -- RBAC ------------------------------------------------------------------------------------
 
@@ -426,7 +432,7 @@ class Cluster:
         role = self.rbac.delete_cluster_role(name)
         if role is None:
             raise not_found("clusterroles.rbac.authorization.k8s.io", name)
-        return role
+        return self._removed(role)
 
     def create_role(self, role: Role) -> Role:
         validate_rbac_name("Role", role.name)
@@ -441,7 +447,7 @@ class Cluster:
         role = self.rbac.delete_role(namespace, name)
         if role is None:
             raise not_found("roles.rbac.authorization.k8s.io", name)
-        return role
+        return self._removed(role)
 
     def put_binding(self, binding: RoleBinding) -> RoleBinding:
         self.stamp(binding)
@@ -459,7 +465,7 @@ class Cluster:
         binding = self.rbac.delete_binding(namespace, name)
         if binding is None:
             raise not_found("rolebindings.rbac.authorization.k8s.io", name)
-        return binding
+        return self._removed(binding)
 
     def put_cluster_binding(self, binding: ClusterRoleBinding) -> ClusterRoleBinding:
         self.stamp(binding)
@@ -476,7 +482,7 @@ class Cluster:
         binding = self.rbac.delete_cluster_binding(name)
         if binding is None:
             raise not_found("clusterrolebindings.rbac.authorization.k8s.io", name)
-        return binding
+        return self._removed(binding)
 
     def make_cluster_admin(self, user: str) -> ClusterRoleBinding:
         """What ``kubectl create clusterrolebinding --clusterrole=cluster-admin --user=`` does."""
@@ -543,7 +549,7 @@ class Cluster:
         del self.profiles[name]
         if name in self.namespaces and not profile.failed:
             self.delete_namespace(name)
-        return profile
+        return self._removed(profile)
 
     def add_contributor(self, namespace: str, email: str, role: str) -> RoleBinding:
         if role not in ROLE_TO_CLUSTER_ROLE:

@@ -214,3 +214,15 @@ def test_system_namespace_cannot_be_deleted_and_admin_can_delete_others(kube: Ku
     assert status_of(tenant.value)["message"] == (
         'namespaces "alice" is forbidden: User "alice@example.com" cannot delete resource '
         '"namespaces" in API group "" in the namespace "alice"')
+
+
+def test_a_delete_moves_the_list_resource_version(kube: KubeEnv) -> None:
+    path = "/api/v1/namespaces/alice/secrets"
+    admin = kube.admin_token()
+    created = kube.raw("POST", path, admin, json={"metadata": {"name": "gone"}})
+    assert created.status_code == 201, created.text
+    before = kube.raw("GET", path, admin).json()["metadata"]["resourceVersion"]
+    assert kube.raw("DELETE", path + "/gone", admin).status_code == 200
+    after = kube.raw("GET", path, admin).json()
+    assert after["items"] == []
+    assert int(after["metadata"]["resourceVersion"]) > int(before)
