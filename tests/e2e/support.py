@@ -38,7 +38,7 @@ from tests.e2e.provisioning import (
     PIPELINES_GROUP,
     RITA,
     VAL,
-    Tenants,
+    Provisioned,
     provision_tenants,
 )
 
@@ -234,7 +234,7 @@ class Platform:
     kubeconfig: Path
     kube: k8s.ApiClient
     package: Path
-    tenants: Tenants = field(default_factory=Tenants)
+    tenants: Provisioned = field(default_factory=lambda: Provisioned([]))
     _cookies: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -275,7 +275,7 @@ class Platform:
         host = self.server.url if endpoint == "direct" else self.pipeline_url
         token = token or self.tenants.tokens[namespace]
         client = self.sdk(host, namespace, existing_token=token)
-        return SdkActor(client, self.tenants.sa_user(namespace),
+        return SdkActor(client, self.tenants.service_account_user(namespace),
                         f"{namespace}/default-editor token", self.package)
 
     def actor(self, endpoint: str, who: str) -> Actor:

@@ -74,7 +74,8 @@ def test_full_kubeflow_modes_isolate_tenants(platforms: PlatformFactory, kfp_hom
 
     ben_auth, _ = credentials(BEN_NS, BEN)
     ben = SdkActor(kfp.Client(host=entry, namespace=BEN_NS, **ben_auth),
-                   platform.tenants.sa_user(BEN_NS) if inside else BEN, "ben", platform.package)
+                   platform.tenants.service_account_user(BEN_NS) if inside else BEN, "ben",
+                   platform.package)
     assert ben.list_experiments(BEN_NS) == {}  # positive control: his own, empty namespace
     expect_denied(ben, "list", "experiments", ANN_NS, lambda: ben.list_experiments(ANN_NS))
 

@@ -270,7 +270,7 @@ def test_the_direct_endpoint_trusts_a_spoofed_identity_header(
     owner = platform.person("direct", ANN)
     owner.list_experiments(ANN_NS)  # positive control
     ben_token = {"Authorization": f"Bearer {platform.tenants.tokens[BEN_NS]}"}
-    ben = RawActor(platform.server.url, ben_token, platform.tenants.sa_user(BEN_NS),
+    ben = RawActor(platform.server.url, ben_token, platform.tenants.service_account_user(BEN_NS),
                    "ben's token", platform.package)
     expect_denied(ben, "create", "experiments", ANN_NS,
                   lambda: ben.create_experiment(ANN_NS, unique("honest")))
@@ -294,7 +294,7 @@ def test_the_gateway_replaces_a_spoofed_identity_header(
         auth, identity = {"Cookie": platform.cookie(BEN)}, BEN
     else:
         auth = {"Authorization": f"Bearer {platform.tenants.tokens[BEN_NS]}"}
-        identity = platform.tenants.sa_user(BEN_NS)
+        identity = platform.tenants.service_account_user(BEN_NS)
 
     honest = RawActor(platform.pipeline_url, auth, identity, "ben", platform.package)
     assert honest.create_experiment(BEN_NS, unique("own"))  # ben's credential works
