@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from conformance.target import LoginUser, Target
+from conformance.targets import describe_emulator
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
 from emulator.core import DEFAULT_PASSWORD, Emulator, ProfileSpec
@@ -118,23 +118,6 @@ def build_emulator(args: argparse.Namespace) -> tuple[Emulator, Setup]:
     return emulator, setup
 
 
-def target_of(server: EmulatorServer, kubeconfig: Path | None) -> Target:
-    """The target file describing a running emulator."""
-    emulator = server.emulator
-    with emulator.kfp.state.lock:
-        login_users = sorted(emulator.login_users.items())
-    return Target(
-        name="kfp-isolation-emulator",
-        mode=emulator.mode,
-        kfp_direct=server.url,
-        kfp_gateway=server.gateway_url + "/pipeline",
-        gateway=server.gateway_url,
-        kubeconfig=str(kubeconfig.resolve()) if kubeconfig else "",
-        users=tuple(LoginUser(email, password) for email, password in login_users),
-        emulator_controls=server.url + "/_emulator",
-    )
-
-
 def connection_banner(server: EmulatorServer, setup: Setup, kubeconfig: Path | None) -> str:
     emulator = server.emulator
     mode = emulator.mode
@@ -202,7 +185,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if kubeconfig is not None:
             server.write_kubeconfig(kubeconfig)
         if args.write_target is not None:
-            target_of(server, kubeconfig).dump(args.write_target)
+            describe_emulator(server, kubeconfig).dump(args.write_target)
     except OSError as exc:
         server.stop()
         print(f"kfp-isolation: {exc}", file=sys.stderr)

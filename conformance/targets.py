@@ -1,0 +1,205 @@
+"""Live targets: connect to what a target file describes, or start the embedded emulator.
+
+Three kinds, one interface (:class:`Connection`):
+
+- ``inprocess``: an emulator started in this process (the default of ``certify``);
+- ``url``: an emulator already running elsewhere (``serve --write-target`` wrote its file);
+- ``cluster``: a real deployment (its target file names the kubeconfig and the KFP endpoints).
+
+A connection hands out HTTP sessions per caller: a person (the identity header on the direct
+endpoint inside the cluster, a login session through the gateway outside), a ServiceAccount (a
+token from the TokenRequest API, minted through the kubeconfig), or nobody.  The suite never
+reaches into an emulator's internals, so it runs the same against a real cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+
+from conformance.login import login_cookies
+from conformance.provisioning import EDITOR_SA, request_token
+from conformance.target import LoginUser, Target, TargetError
+from emulator.core import Emulator
+from emulator.modes import Mode
+from emulator.serving import EmulatorServer
+
+USERID_HEADER = "kubeflow-userid"
+TARGET_KINDS = ("inprocess", "url", "cluster")
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    namespace: str
+    name: str = EDITOR_SA
+    audience: str = "pipelines.kubeflow.org"
+
+
+@dataclass(frozen=True)
+class Nobody:
+    pass
+
+
+Caller = Person | ServiceAccount | Nobody
+
+
+class CallerSession(requests.Session):
+    """A session whose relative URLs go to the KFP host it was made for."""
+
+    def __init__(self, base_url: str, label: str) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+        self.label = label
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any,
+                **kwargs: Any) -> requests.Response:
+        text = url.decode() if isinstance(url, bytes) else url
+        if text.startswith("/"):
+            text = self.base_url + text
+        kwargs.setdefault("timeout", 30)
+        return super().request(method, text, *args, **kwargs)
+
+
+@dataclass
+class Connection:
+    """A target one can talk to: its description and a Kubernetes client with admin rights."""
+
+    target: Target
+    kube: k8s.ApiClient
+    _tokens: dict[ServiceAccount, str] = field(default_factory=dict)
+    _cookies: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def mode(self) -> Mode:
+        return self.target.mode
+
+    def session(self, caller: Caller, *, outside: bool | None = None) -> CallerSession:
+        """A session for ``caller`` through the mode's door (or the one asked for)."""
+        outside = self.mode.access == "outside" if outside is None else outside
+        host = self.target.kfp_gateway if outside else self.target.kfp_direct
+        if not host:
+            raise TargetError(f"target {self.target.name} has no "
+                              f"{'gateway' if outside else 'direct'} KFP endpoint")
+        session = CallerSession(host, _label(caller))
+        if isinstance(caller, ServiceAccount):
+            session.headers["Authorization"] = f"Bearer {self.token(caller)}"
+        elif isinstance(caller, Person) and self.mode.multiuser:
+            if outside:
+                session.headers["Cookie"] = self.login(caller.email)
+            else:
+                # Inside the cluster a system component speaks for the person with the
+                # identity header the API server trusts (spec section 2.2).
+                session.headers[USERID_HEADER] = caller.email
+        return session
+
+    def token(self, account: ServiceAccount) -> str:
+        """A TokenRequest token for the account, minted once per connection."""
+        if account not in self._tokens:
+            self._tokens[account] = request_token(self.kube, account.namespace, account.name,
+                                                  audiences=[account.audience])
+        return self._tokens[account]
+
+    def login(self, email: str) -> str:
+        """The gateway session cookie of a static user of the target file."""
+        if email not in self._cookies:
+            user = next((u for u in self.target.users if u.email == email), None)
+            if user is None:
+                raise TargetError(f"target {self.target.name} has no login user {email}")
+            self._cookies[email] = login_cookies(self.target.kfp_gateway, email,
+                                                 user.resolve_password())
+        return self._cookies[email]
+
+    def forget_credentials(self) -> None:
+        """Drop cached tokens and sessions (after a reset, or to test their expiry)."""
+        self._tokens.clear()
+        self._cookies.clear()
+
+
+def _label(caller: Caller) -> str:
+    if isinstance(caller, Person):
+        return caller.email
+    if isinstance(caller, ServiceAccount):
+        return f"system:serviceaccount:{caller.namespace}:{caller.name}"
+    return "anonymous"
+
+
+def kube_client(kubeconfig: str) -> k8s.ApiClient:
+    if not kubeconfig:
+        raise TargetError("the target names no kubeconfig: provisioning needs one")
+    try:
+        return k8s_config.new_client_from_config(config_file=kubeconfig)
+    except (OSError, k8s_config.ConfigException) as exc:
+        raise TargetError(f"cannot use kubeconfig {kubeconfig}: {exc}") from None
+
+
+def describe_emulator(server: EmulatorServer, kubeconfig: Path | None) -> Target:
+    """The target file describing a running emulator (what ``serve --write-target`` writes)."""
+    emulator = server.emulator
+    with emulator.kfp.state.lock:
+        login_users = sorted(emulator.login_users.items())
+    return Target(
+        name="kfp-isolation-emulator",
+        mode=emulator.mode,
+        kfp_direct=server.url,
+        kfp_gateway=server.gateway_url + "/pipeline",
+        gateway=server.gateway_url,
+        kubeconfig=str(kubeconfig.resolve()) if kubeconfig else "",
+        users=tuple(LoginUser(email, password) for email, password in login_users),
+        emulator_controls=server.url + "/_emulator",
+    )
+
+
+@contextlib.contextmanager
+def connect(target: Target) -> Iterator[Connection]:
+    """A connection to a running target (``url`` or ``cluster``)."""
+    api = kube_client(target.kubeconfig)
+    try:
+        yield Connection(target, api)
+    finally:
+        api.close()
+
+
+@contextlib.contextmanager
+def inprocess(mode: Mode = Mode.FULL_INSIDE,
+              login_users: dict[str, str] | None = None) -> Iterator[Connection]:
+    """The embedded emulator, empty (the suite provisions its own tenants), in ``mode``, with
+    the static users the suite will sign in as."""
+    emulator = Emulator(profiles=[], mode=mode, login_users=dict(login_users or {}))
+    with tempfile.TemporaryDirectory(prefix="kfp-iso-target-") as folder, \
+            EmulatorServer(emulator) as server:
+        kubeconfig = server.write_kubeconfig(Path(folder) / "kubeconfig")
+        with connect(describe_emulator(server, kubeconfig)) as connection:
+            yield connection
+
+
+@contextlib.contextmanager
+def open_target(kind: str, target_file: Path | None = None, mode: Mode = Mode.FULL_INSIDE,
+                login_users: dict[str, str] | None = None) -> Iterator[Connection]:
+    """``inprocess`` starts the emulator; ``url`` and ``cluster`` read ``target_file``."""
+    if kind not in TARGET_KINDS:
+        raise TargetError(f"target kind must be one of {', '.join(TARGET_KINDS)}")
+    if kind == "inprocess":
+        with inprocess(mode, login_users) as connection:
+            yield connection
+        return
+    if target_file is None:
+        raise TargetError(f"a {kind} target needs a target file")
+    target = Target.load(target_file)
+    if kind == "url" and not target.is_emulator:
+        raise TargetError(f"{target_file} describes no emulator (no emulator.controls); "
+                          "use --target cluster")
+    with connect(target) as connection:
+        yield connection
