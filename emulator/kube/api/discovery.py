@@ -13,15 +13,16 @@ from typing import Any
 
 from emulator.kube.manifests import PROFILE_GROUP, RBAC_GROUP
 
-# kubectl and the client compare only major/minor; the rest is what a v1.32 server reports.
+# kubectl and the client compare only major/minor; the build metadata says what answers
+# (real distributions do the same, e.g. ``v1.32.0+k3s1``).
 VERSION_INFO: dict[str, str] = {
     "major": "1",
     "minor": "32",
-    "gitVersion": "v1.32.0",
-    "gitCommit": "70d3cc986aa8221cd1dfb1121852688902d3bf53",
+    "gitVersion": "v1.32.0+kfp-isolation",
+    "gitCommit": "kfp-isolation-emulator",
     "gitTreeState": "clean",
-    "buildDate": "2024-12-11T17:59:15Z",
-    "goVersion": "go1.23.3",
+    "buildDate": "1970-01-01T00:00:00Z",
+    "goVersion": "none (Python emulator)",
     "compiler": "gc",
     "platform": "linux/amd64",
 }
