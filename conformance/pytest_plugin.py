@@ -1,0 +1,177 @@
+"""The conformance suite's pytest plugin: targets as options, the cast and a world as fixtures.
+
+Registered as the ``kfp_isolation_conformance`` entry point, so plain ``pytest`` runs the
+features against any target::
+
+    pytest features                                   # the embedded emulator, full-inside
+    pytest features --kfp-mode full-outside
+    pytest features --kfp-target cluster --kfp-target-file target.yaml
+
+Options fall back to ``KFP_ISOLATION_TARGET``, ``KFP_ISOLATION_TARGET_FILE`` and
+``KFP_ISOLATION_MODE``.  Nothing happens in a session that uses none of the fixtures: the
+target is opened and the cast provisioned on first use only.  Every scenario that ran a step of
+the :mod:`steps` vocabulary ends with one :class:`~conformance.outcomes.Outcome`, kept on its
+reports as ``kfp_outcome`` and counted in the terminal summary.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import cast as cast_module
+from conformance.cast import Cast
+from conformance.outcomes import LIMITATION_TAG, NotSupported, Outcome, classify, combine
+from conformance.provisioning import deprovision, provision
+from conformance.targets import TARGET_KINDS, Connection, open_target
+from conformance.world import World
+from emulator.modes import Mode
+
+ENV_TARGET = "KFP_ISOLATION_TARGET"
+ENV_TARGET_FILE = "KFP_ISOLATION_TARGET_FILE"
+ENV_MODE = "KFP_ISOLATION_MODE"
+REQUIRES = "requires-"
+MARKERS = {
+    "core": "the core multi-user profile",
+    "roles": "the extended profile: contributors and custom roles",
+    "trust-boundary": "identity and the trust boundary",
+    "limitation": "a documented limitation: reports present or lifted, never fails",
+    "experiments": "feature: experiments belong to a namespace",
+    "identity": "feature: who is calling",
+    "requires-gateway": "needs the ingress gateway with its login proxy (full Kubeflow)",
+    "requires-multiuser": "needs a multi-user (full Kubeflow) deployment",
+}
+
+_STEP_TYPE = pytest.StashKey[str]()
+_OURS = pytest.StashKey[bool]()
+_OUTCOMES = pytest.StashKey[dict[str, Outcome]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kfp-isolation", "kfp-isolation conformance targets")
+    group.addoption("--kfp-target", choices=TARGET_KINDS, default=None,
+                    help=f"what to certify (default ${ENV_TARGET} or inprocess)")
+    group.addoption("--kfp-target-file", default=None, metavar="PATH",
+                    help=f"target file of a url or cluster target (default ${ENV_TARGET_FILE})")
+    group.addoption("--kfp-mode", choices=[m.value for m in Mode], default=None,
+                    help=f"mode of the in-process emulator (default ${ENV_MODE} or full-inside)")
+    group.addoption("--kfp-keep-tenants", action="store_true", default=False,
+                    help="leave the provisioned tenants on the target after the run")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    config.stash[_OUTCOMES] = {}
+
+
+def _setting(config: pytest.Config, option: str, env: str, default: str | None) -> str | None:
+    value = config.getoption(option)
+    return value if value is not None else os.environ.get(env) or default
+
+
+@pytest.fixture(scope="session")
+def kfp_login_users() -> dict[str, str]:
+    """The cast's static users and passwords (an in-process emulator signs them in)."""
+    return cast_module.login_users()
+
+
+@pytest.fixture(scope="session")
+def kfp_connection(pytestconfig: pytest.Config,
+                   kfp_login_users: dict[str, str]) -> Iterator[Connection]:
+    kind = _setting(pytestconfig, "kfp_target", ENV_TARGET, "inprocess") or "inprocess"
+    target_file = _setting(pytestconfig, "kfp_target_file", ENV_TARGET_FILE, None)
+    mode = Mode(_setting(pytestconfig, "kfp_mode", ENV_MODE, Mode.FULL_INSIDE.value))
+    with open_target(kind, Path(target_file) if target_file else None, mode,
+                     kfp_login_users) as connection:
+        yield connection
+
+
+@pytest.fixture(scope="session")
+def kfp_cast(pytestconfig: pytest.Config, kfp_connection: Connection) -> Iterator[Cast]:
+    """The design's cast, provisioned through the Kubernetes API once per session."""
+    cast = Cast(prefix="" if kfp_connection.target.is_emulator else cast_module.run_prefix())
+    tenants = cast.tenants()
+    try:
+        provision(kfp_connection.kube, tenants)
+        yield cast
+    finally:
+        if not pytestconfig.getoption("kfp_keep_tenants"):
+            deprovision(kfp_connection.kube, tenants)
+
+
+def supported(connection: Connection, feature: str) -> bool:
+    """Whether the target has what a ``@requires-<feature>`` scenario needs."""
+    features: dict[str, Callable[[], bool]] = {
+        "gateway": lambda: bool(connection.target.kfp_gateway) and connection.mode.multiuser,
+        "multiuser": lambda: connection.mode.multiuser,
+    }
+    if feature not in features:
+        raise ValueError(f"unknown feature @{REQUIRES}{feature}; known: {', '.join(features)}")
+    return features[feature]()
+
+
+@pytest.fixture
+def world(request: pytest.FixtureRequest, kfp_connection: Connection,
+          kfp_cast: Cast) -> Iterator[World]:
+    """One scenario's state; skips as ``not supported`` when the target lacks a feature."""
+    request.node.stash[_OURS] = True
+    for marker in request.node.iter_markers():
+        if marker.name.startswith(REQUIRES):
+            feature = marker.name[len(REQUIRES):]
+            if not supported(kfp_connection, feature):
+                raise NotSupported(f"the target has no {feature} "
+                                   f"({kfp_connection.mode.value})")
+    scene = World(kfp_connection, kfp_cast)
+    yield scene
+    scene.cleanup()
+
+
+def _is_ours(step_func: Callable[..., object]) -> bool:
+    module = getattr(step_func, "__module__", "") or ""
+    return module == "steps" or module.startswith("steps.")
+
+
+def pytest_bdd_before_step(request: pytest.FixtureRequest,
+                           step_func: Callable[..., object]) -> None:
+    if _is_ours(step_func):
+        request.node.stash[_OURS] = True
+
+
+def pytest_bdd_step_error(request: pytest.FixtureRequest, step: Any,
+                          step_func: Callable[..., object]) -> None:
+    request.node.stash[_STEP_TYPE] = step.type
+    if _is_ours(step_func):
+        request.node.stash[_OURS] = True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    if not item.stash.get(_OURS, False):
+        return report
+    limitation = item.get_closest_marker(LIMITATION_TAG) is not None
+    outcome = classify(phase=call.when, exception=call.excinfo.value if call.excinfo else None,
+                       step_type=item.stash.get(_STEP_TYPE, None),
+                       limitation=limitation and call.when == "call")
+    if outcome is Outcome.LIMITATION_LIFTED:  # a lifted limitation never fails the run
+        report.outcome, report.longrepr = "passed", None
+    outcomes = item.config.stash[_OUTCOMES]
+    outcomes[item.nodeid] = combine(outcomes.get(item.nodeid), outcome)
+    report.kfp_outcome = outcomes[item.nodeid].value
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    outcomes = config.stash.get(_OUTCOMES, {})
+    if not outcomes:
+        return
+    counts = Counter(outcome.value for outcome in outcomes.values())
+    summary = ", ".join(f"{counts[o.value]} {o.value}" for o in Outcome if counts[o.value])
+    terminalreporter.write_sep("=", f"kfp-isolation: {summary}")
