@@ -2,8 +2,9 @@
 
 Actors are written in steps as ``alice``, ``alice's service account``, ``anonymous``...; the
 cast resolves them to :mod:`conformance.targets` callers and to the identity the API server
-names in its answers.  Tenants are written ``alice`` / ``bob``; on a real cluster their
-namespaces carry a run-unique prefix (``kfpiso-<6 hex>-alice``), on the emulator none.
+names in its answers.  Tenants are written ``alice`` / ``bob``; their namespaces carry a
+run-unique prefix (``kfpiso-<6 hex>-alice``) everywhere but on the empty emulator a session
+starts itself.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def kfp_login_users() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def kfp_connection(pytestconfig: pytest.Config,
                    kfp_login_users: dict[str, str]) -> Iterator[Connection]:
-    kind = _setting(pytestconfig, "kfp_target", ENV_TARGET, "inprocess") or "inprocess"
+    kind = _target_kind(pytestconfig)
     target_file = _setting(pytestconfig, "kfp_target_file", ENV_TARGET_FILE, None)
     mode = Mode(_setting(pytestconfig, "kfp_mode", ENV_MODE, Mode.FULL_INSIDE.value))
     with open_target(kind, Path(target_file) if target_file else None, mode,
@@ -92,10 +92,17 @@ def kfp_connection(pytestconfig: pytest.Config,
         yield connection
 
 
+def _target_kind(pytestconfig: pytest.Config) -> str:
+    return _setting(pytestconfig, "kfp_target", ENV_TARGET, "inprocess") or "inprocess"
+
+
 @pytest.fixture(scope="session")
 def kfp_cast(pytestconfig: pytest.Config, kfp_connection: Connection) -> Iterator[Cast]:
     """The design's cast, provisioned through the Kubernetes API once per session."""
-    cast = Cast(prefix="" if kfp_connection.target.is_emulator else cast_module.run_prefix())
+    # Only the emulator this session started is known to be empty: anywhere else (a running
+    # emulator holds its own tenants, a cluster its users') the namespaces get a run prefix.
+    fresh = _target_kind(pytestconfig) == "inprocess"
+    cast = Cast(prefix="" if fresh else cast_module.run_prefix())
     tenants = cast.tenants()
     try:
         provision(kfp_connection.kube, tenants)

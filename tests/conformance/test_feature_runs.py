@@ -62,3 +62,25 @@ def test_archive_without_authorization_fails_the_suite(pytester: pytest.Pytester
     assert any(node.endswith("[bob-archive-plans-is denied]") for node in failed), failed
     assert not [node for node in failed if "-delete-" in node or "-unarchive-" in node], failed
     assert set(found.values()) == {"pass", "fail"}
+
+
+def test_a_running_emulator_with_its_own_tenants_over_http(pytester: pytest.Pytester,
+                                                          tmp_path: Path) -> None:
+    """``--kfp-target url``: the suite provisions its tenants beside the emulator's own
+    (alice and bob already exist there), under a run prefix, and removes them afterwards."""
+    from conformance.targets import describe_emulator
+    from emulator.core import Emulator
+    from emulator.serving import EmulatorServer
+    from emulator.testing import standard_profiles
+
+    emulator = Emulator(profiles=standard_profiles())
+    with EmulatorServer(emulator) as server:
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
+        target = describe_emulator(server, kubeconfig).dump(tmp_path / "target.yaml")
+        before = set(emulator.cluster.profiles)
+        found = outcomes(pytester, "--kfp-target", "url", "--kfp-target-file", str(target))
+        after = set(emulator.cluster.profiles)
+    assert len(found) > 40
+    assert Counter(found.values()) == {"pass": len(found)}, \
+        {node: outcome for node, outcome in found.items() if outcome != "pass"}
+    assert after == before == {"alice", "bob"}  # the run's tenants are gone again
