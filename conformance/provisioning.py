@@ -154,7 +154,7 @@ def request_token(api: k8s.ApiClient, namespace: str, service_account: str = EDI
         audiences=audiences or [KFP_AUDIENCE], expiration_seconds=expiration_seconds))
     response = k8s.CoreV1Api(api).create_namespaced_service_account_token(
         service_account, namespace, request)
-    token = response.status.token
+    token = response.status.token if response.status is not None else None
     if not isinstance(token, str) or not token:
         raise RuntimeError(f"TokenRequest for {namespace}/{service_account} returned no token")
     return token
