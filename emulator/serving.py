@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 import socket
+import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import uvicorn
@@ -83,14 +83,20 @@ class EmulatorServer:
             listener: uvicorn.Server(uvicorn.Config(
                 apps[listener], log_level=log_level, access_log=False, lifespan="off",
                 loop="auto", http="auto", timeout_graceful_shutdown=2,
-                ssl_certfile=(str(self.kube_cert.cert_file) if listener is Listener.KUBE
-                              else None),
-                ssl_keyfile=(str(self.kube_cert.key_file) if listener is Listener.KUBE
-                             else None)))
+                ssl_context_factory=(self._kube_tls if listener is Listener.KUBE else None)))
             for listener in self._sockets
         }
         # uvicorn captures signals only on the main thread, so a server thread leaves them be.
         self._thread: threading.Thread | None = None
+
+    def _kube_tls(self, config: uvicorn.Config,
+                  default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+        return self.kube_cert.context
+
+    def write_kube_ca(self, path: Path) -> Path:
+        """The Kubernetes listener's certificate, for clients that take a CA file."""
+        path.write_bytes(self.kube_cert.cert_pem)
+        return path
 
     def url_of(self, listener: Listener) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -162,7 +168,6 @@ class EmulatorServer:
     def _close_sockets(self) -> None:
         for sock in self._sockets.values():
             sock.close()
-        shutil.rmtree(self.kube_cert.cert_file.parent, ignore_errors=True)
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

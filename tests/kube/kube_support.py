@@ -24,7 +24,11 @@ class KubeEnv:
 
     @property
     def ca_file(self) -> str:
-        return str(self.server.kube_cert.cert_file)
+        """The listener's certificate as a CA file, beside the kubeconfig."""
+        path = self.kubeconfig.parent / "kube-ca.crt"
+        if not path.exists():
+            self.server.write_kube_ca(path)
+        return str(path)
 
     def admin(self) -> client.ApiClient:
         """The official client configured from the kubeconfig the server wrote."""

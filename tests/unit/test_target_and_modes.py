@@ -43,14 +43,14 @@ def test_healthz_of_both_versions_states_the_mode(mode: Mode) -> None:
         assert info["mode"] == mode.value
 
 
-def test_each_listener_has_its_own_port() -> None:
+def test_each_listener_has_its_own_port(tmp_path: Path) -> None:
     with EmulatorServer(Emulator()) as server:
         assert len({server.url, server.gateway_url, server.kube_url}) == 3
         ok = requests.get(server.url + "/apis/v2beta1/healthz", timeout=5)
         assert ok.status_code == 200
         # The Kubernetes listener (TLS, its own certificate) does not serve the KFP API.
         other = requests.get(server.kube_url + "/apis/v2beta1/healthz", timeout=5,
-                             verify=str(server.kube_cert.cert_file),
+                             verify=str(server.write_kube_ca(tmp_path / "ca.crt")),
                              headers={"Authorization": f"Bearer {server.emulator.admin_token()}"})
         assert other.status_code == 404
         assert other.json()["reason"] == "NotFound"

@@ -15,6 +15,7 @@ import datetime
 import ipaddress
 import os
 import shutil
+import ssl
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -23,9 +24,11 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class ServingCert:
+    """The certificate (for clients' CA data) and a server context already holding the key:
+    nothing of it stays on disk, however the process ends."""
+
     cert_pem: bytes
-    cert_file: Path
-    key_file: Path
+    context: ssl.SSLContext
 
 
 def _names(host: str) -> tuple[list[str], list[str]]:
@@ -45,18 +48,21 @@ VALID_DAYS = 3650
 
 
 def serving_cert(host: str) -> ServingCert:
-    """A fresh key and certificate for ``host`` (plus localhost), written owner-only."""
-    folder = Path(tempfile.mkdtemp(prefix="kfp-iso-kube-"))
-    cert_file, key_file = folder / "tls.crt", folder / "tls.key"
-    openssl = shutil.which("openssl")
-    if openssl is None or not _with_openssl(openssl, host, cert_file, key_file):
-        cert_pem, key_pem = _with_cryptography(host)
-        cert_file.write_bytes(cert_pem)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key_pem)
-    os.chmod(key_file, 0o600)
-    return ServingCert(cert_file.read_bytes(), cert_file, key_file)
+    """A fresh key and certificate for ``host`` (plus localhost), loaded into a server context.
+
+    The files ``ssl`` needs to load them live only inside this call, in an owner-only folder."""
+    with tempfile.TemporaryDirectory(prefix="kfp-iso-kube-") as folder:
+        cert_file, key_file = Path(folder) / "tls.crt", Path(folder) / "tls.key"
+        openssl = shutil.which("openssl")
+        if openssl is None or not _with_openssl(openssl, host, cert_file, key_file):
+            cert_pem, key_pem = _with_cryptography(host)
+            cert_file.write_bytes(cert_pem)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(key_pem)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert_file), str(key_file))
+        return ServingCert(cert_file.read_bytes(), context)
 
 
 def _with_openssl(openssl: str, host: str, cert_file: Path, key_file: Path) -> bool:
