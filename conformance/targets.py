@@ -19,9 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import requests
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
@@ -31,6 +29,7 @@ from conformance.target import LoginUser, Target, TargetError
 from emulator.core import Emulator
 from emulator.modes import Mode
 from emulator.serving import EmulatorServer
+from emulator.testing import IdentitySession
 
 USERID_HEADER = "kubeflow-userid"
 TARGET_KINDS = ("inprocess", "url", "cluster")
@@ -56,23 +55,6 @@ class Nobody:
 Caller = Person | ServiceAccount | Nobody
 
 
-class CallerSession(requests.Session):
-    """A session whose relative URLs go to the KFP host it was made for."""
-
-    def __init__(self, base_url: str, label: str) -> None:
-        super().__init__()
-        self.base_url = base_url.rstrip("/")
-        self.label = label
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any,
-                **kwargs: Any) -> requests.Response:
-        text = url.decode() if isinstance(url, bytes) else url
-        if text.startswith("/"):
-            text = self.base_url + text
-        kwargs.setdefault("timeout", 30)
-        return super().request(method, text, *args, **kwargs)
-
-
 @dataclass
 class Connection:
     """A target one can talk to: its description and a Kubernetes client with admin rights."""
@@ -86,14 +68,14 @@ class Connection:
     def mode(self) -> Mode:
         return self.target.mode
 
-    def session(self, caller: Caller, *, outside: bool | None = None) -> CallerSession:
+    def session(self, caller: Caller, *, outside: bool | None = None) -> IdentitySession:
         """A session for ``caller`` through the mode's door (or the one asked for)."""
         outside = self.mode.access == "outside" if outside is None else outside
         host = self.target.kfp_gateway if outside else self.target.kfp_direct
         if not host:
             raise TargetError(f"target {self.target.name} has no "
                               f"{'gateway' if outside else 'direct'} KFP endpoint")
-        session = CallerSession(host, _label(caller))
+        session = IdentitySession(host, {}, _label(caller))
         if isinstance(caller, ServiceAccount):
             session.headers["Authorization"] = f"Bearer {self.token(caller)}"
         elif isinstance(caller, Person) and self.mode.multiuser:

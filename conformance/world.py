@@ -16,7 +16,8 @@ import requests
 
 from conformance.cast import Cast
 from conformance.outcomes import HarnessError
-from conformance.targets import CallerSession, Connection
+from conformance.targets import Connection
+from emulator.testing import IdentitySession
 
 EXPERIMENTS = "/apis/v2beta1/experiments"
 DOORS = ("direct", "gateway")
@@ -43,13 +44,13 @@ class World:
     response: requests.Response | None = None
     actor: str = ""
     door: str = ""
-    _sessions: dict[tuple[str, str], CallerSession] = field(default_factory=dict)
+    _sessions: dict[tuple[str, str], IdentitySession] = field(default_factory=dict)
 
     @property
     def mode_door(self) -> str:
         return "gateway" if self.connection.mode.access == "outside" else "direct"
 
-    def session(self, actor: str, door: str | None = None) -> CallerSession:
+    def session(self, actor: str, door: str | None = None) -> IdentitySession:
         door = door or self.mode_door
         if door not in DOORS:
             raise HarnessError(f"unknown door {door!r}; use one of {', '.join(DOORS)}")

@@ -39,7 +39,8 @@ def standard_profiles() -> list[ProfileSpec]:
 
 
 class IdentitySession(requests.Session):
-    """A requests session bound to the emulator's URL and one caller's credentials."""
+    """A requests session bound to one KFP host and one caller's credentials: relative URLs go
+    to the host, and no request waits forever."""
 
     def __init__(self, base_url: str, headers: dict[str, str], name: str) -> None:
         super().__init__()
@@ -52,6 +53,7 @@ class IdentitySession(requests.Session):
         text = url.decode() if isinstance(url, bytes) else url
         if text.startswith("/"):
             text = self.base_url + text
+        kwargs.setdefault("timeout", 30)
         return super().request(method, text, *args, **kwargs)
 
 
