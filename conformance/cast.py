@@ -23,7 +23,9 @@ PEOPLE = {
     "victor": "victor@example.com",  # view contributor of alice
     "rita": "rita@example.com",  # custom Role experiment-reader in alice (get, list)
     "bob": "bob@example.com",  # owner of bob, a stranger to alice
+    "an admin": "ada@example.com",  # bound to cluster-admin
 }
+ADMIN = "an admin"
 TENANTS = ("alice", "bob")
 ANONYMOUS = "anonymous"
 _SERVICE_ACCOUNT = re.compile(r"(?P<tenant>\w+)'s service account")
@@ -62,6 +64,11 @@ class Cast:
                    roles=(reader,)),
             Tenant(self.namespace("bob"), self.people["bob"]),
         ]
+
+    @property
+    def admin_binding(self) -> str:
+        """The ClusterRoleBinding that makes the admin actor a cluster admin."""
+        return f"{self.prefix}kfp-isolation-admin"
 
     def owner(self, tenant: str) -> str:
         """The actor owning ``tenant``."""

@@ -6,7 +6,7 @@
   could not be sent, the harness, the connection, provisioning): never a pass, never a fail;
 * ``skipped`` — deselected or skipped on purpose;
 * ``not supported`` — the target lacks a feature the scenario needs (:class:`NotSupported`);
-* ``limitation present`` / ``limitation lifted`` — a scenario tagged ``@limitation`` describes a
+* ``limitation present`` / ``limitation lifted`` — a scenario tagged ``@limitations`` describes a
   documented limitation: its ``Then`` steps holding means the limitation is present, a ``Then``
   assertion failing means the target lifted it.  Neither fails the run.
 """
@@ -16,8 +16,6 @@ from __future__ import annotations
 from enum import Enum
 
 import pytest
-
-LIMITATION_TAG = "limitation"
 
 
 class Outcome(str, Enum):

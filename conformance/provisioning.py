@@ -147,6 +147,25 @@ def grant_custom_role(api: k8s.ApiClient, namespace: str, role: CustomRole) -> N
                   for user in role.users]))
 
 
+def grant_cluster_admin(api: k8s.ApiClient, binding: str, email: str) -> None:
+    """Bind ``email`` to ``cluster-admin`` (the suite's "an admin" actor)."""
+    k8s.RbacAuthorizationV1Api(api).create_cluster_role_binding(k8s.V1ClusterRoleBinding(
+        metadata=k8s.V1ObjectMeta(name=binding),
+        role_ref=k8s.V1RoleRef(api_group=RBAC_GROUP, kind="ClusterRole", name="cluster-admin"),
+        subjects=[k8s.RbacV1Subject(api_group=RBAC_GROUP, kind="User", name=email)]))
+
+
+def revoke_cluster_admin(api: k8s.ApiClient, binding: str) -> bool:
+    """Remove the binding :func:`grant_cluster_admin` made; False if it was gone already."""
+    try:
+        k8s.RbacAuthorizationV1Api(api).delete_cluster_role_binding(binding)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+        return False
+    return True
+
+
 def request_token(api: k8s.ApiClient, namespace: str, service_account: str = EDITOR_SA,
                   audiences: list[str] | None = None, expiration_seconds: int = 3600) -> str:
     """A TokenRequest for ``namespace/service_account`` (by default for KFP's audience)."""

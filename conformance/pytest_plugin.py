@@ -25,9 +25,15 @@ from typing import Any
 import pytest
 
 from conformance import cast as cast_module
-from conformance.cast import Cast
-from conformance.outcomes import LIMITATION_TAG, NotSupported, Outcome, classify, combine
-from conformance.provisioning import deprovision, provision
+from conformance.cast import ADMIN, Cast
+from conformance.catalog import LIMITATION_TAG, REQUIREMENTS, REQUIRES, markers
+from conformance.outcomes import NotSupported, Outcome, classify, combine
+from conformance.provisioning import (
+    deprovision,
+    grant_cluster_admin,
+    provision,
+    revoke_cluster_admin,
+)
 from conformance.targets import TARGET_KINDS, Connection, open_target
 from conformance.world import World
 from emulator.modes import Mode
@@ -35,17 +41,6 @@ from emulator.modes import Mode
 ENV_TARGET = "KFP_ISOLATION_TARGET"
 ENV_TARGET_FILE = "KFP_ISOLATION_TARGET_FILE"
 ENV_MODE = "KFP_ISOLATION_MODE"
-REQUIRES = "requires-"
-MARKERS = {
-    "core": "the core multi-user profile",
-    "roles": "the extended profile: contributors and custom roles",
-    "trust-boundary": "identity and the trust boundary",
-    "limitation": "a documented limitation: reports present or lifted, never fails",
-    "experiments": "feature: experiments belong to a namespace",
-    "identity": "feature: who is calling",
-    "requires-gateway": "needs the ingress gateway with its login proxy (full Kubeflow)",
-    "requires-multiuser": "needs a multi-user (full Kubeflow) deployment",
-}
 
 _STEP_TYPE = pytest.StashKey[str]()
 _OURS = pytest.StashKey[bool]()
@@ -65,7 +60,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name, text in MARKERS.items():
+    for name, text in markers().items():
         config.addinivalue_line("markers", f"{name}: {text}")
     config.stash[_OUTCOMES] = {}
 
@@ -106,21 +101,33 @@ def kfp_cast(pytestconfig: pytest.Config, kfp_connection: Connection) -> Iterato
     tenants = cast.tenants()
     try:
         provision(kfp_connection.kube, tenants)
+        grant_cluster_admin(kfp_connection.kube, cast.admin_binding, cast.people[ADMIN])
         yield cast
     finally:
         if not pytestconfig.getoption("kfp_keep_tenants"):
+            revoke_cluster_admin(kfp_connection.kube, cast.admin_binding)
             deprovision(kfp_connection.kube, tenants)
 
 
-def supported(connection: Connection, feature: str) -> bool:
-    """Whether the target has what a ``@requires-<feature>`` scenario needs."""
-    features: dict[str, Callable[[], bool]] = {
-        "gateway": lambda: bool(connection.target.kfp_gateway) and connection.mode.multiuser,
-        "multiuser": lambda: connection.mode.multiuser,
+def missing(connection: Connection, requirement: str) -> str | None:
+    """Why the target cannot run a ``@requires-<requirement>`` scenario (None: it can)."""
+    mode = connection.mode
+    checks: dict[str, Callable[[], str | None]] = {
+        "multiuser": lambda: None if mode.multiuser else f"a {mode.value} deployment",
+        "standalone": lambda: None if not mode.multiuser else f"a {mode.value} deployment",
+        "gateway": lambda: None if connection.target.kfp_gateway and mode.multiuser
+        else f"no gateway with a login proxy ({mode.value})",
+        "emulator-controls": lambda: None if connection.target.is_emulator
+        else "not an emulator",
+        "data-plane": lambda: "this release of the suite does not reach the data plane "
+                              "(object store, ML Metadata) yet",
     }
-    if feature not in features:
-        raise ValueError(f"unknown feature @{REQUIRES}{feature}; known: {', '.join(features)}")
-    return features[feature]()
+    if requirement == "sdk":
+        return None  # a harness requirement: the sdk steps skip when kfp is not installed
+    if requirement not in checks:
+        raise ValueError(f"unknown requirement @{REQUIRES}{requirement}; "
+                         f"known: {', '.join(REQUIREMENTS)}")
+    return checks[requirement]()
 
 
 @pytest.fixture
@@ -130,10 +137,10 @@ def world(request: pytest.FixtureRequest, kfp_connection: Connection,
     request.node.stash[_OURS] = True
     for marker in request.node.iter_markers():
         if marker.name.startswith(REQUIRES):
-            feature = marker.name[len(REQUIRES):]
-            if not supported(kfp_connection, feature):
-                raise NotSupported(f"the target has no {feature} "
-                                   f"({kfp_connection.mode.value})")
+            requirement = marker.name[len(REQUIRES):]
+            reason = missing(kfp_connection, requirement)
+            if reason is not None:
+                raise NotSupported(f"needs {REQUIREMENTS[requirement]}: {reason}")
     scene = World(kfp_connection, kfp_cast)
     yield scene
     scene.cleanup()

@@ -63,6 +63,7 @@ class Connection:
     kube: k8s.ApiClient
     _tokens: dict[ServiceAccount, str] = field(default_factory=dict)
     _cookies: dict[str, str] = field(default_factory=dict)
+    _sessions: dict[tuple[Caller, bool], IdentitySession] = field(default_factory=dict)
 
     @property
     def mode(self) -> Mode:
@@ -87,6 +88,14 @@ class Connection:
                 session.headers[USERID_HEADER] = caller.email
         return session
 
+    def pooled_session(self, caller: Caller, *, outside: bool) -> IdentitySession:
+        """One kept-alive session per caller and door for the whole run (scenarios are many
+        and short; a fresh connection per scenario would dominate the suite's time)."""
+        key = (caller, outside)
+        if key not in self._sessions:
+            self._sessions[key] = self.session(caller, outside=outside)
+        return self._sessions[key]
+
     def token(self, account: ServiceAccount) -> str:
         """A TokenRequest token for the account, minted once per connection."""
         if account not in self._tokens:
@@ -108,6 +117,12 @@ class Connection:
         """Drop cached tokens and sessions (after a reset, or to test their expiry)."""
         self._tokens.clear()
         self._cookies.clear()
+        self.close_sessions()
+
+    def close_sessions(self) -> None:
+        for session in self._sessions.values():
+            session.close()
+        self._sessions.clear()
 
 
 def _label(caller: Caller) -> str:
@@ -148,9 +163,11 @@ def describe_emulator(server: EmulatorServer, kubeconfig: Path | None) -> Target
 def connect(target: Target) -> Iterator[Connection]:
     """A connection to a running target (``url`` or ``cluster``)."""
     api = kube_client(target.kubeconfig)
+    connection = Connection(target, api)
     try:
-        yield Connection(target, api)
+        yield connection
     finally:
+        connection.close_sessions()
         api.close()
 
 

@@ -20,7 +20,45 @@ from conformance.targets import Connection
 from emulator.testing import IdentitySession
 
 EXPERIMENTS = "/apis/v2beta1/experiments"
+# Where the owner reads, and the cleanup deletes, each kind of named object (v2beta1).
+KIND_PATHS = {
+    "experiment": EXPERIMENTS,
+    "run": "/apis/v2beta1/runs",
+    "recurringrun": "/apis/v2beta1/recurringruns",
+    "pipeline": "/apis/v2beta1/pipelines",
+}
 DOORS = ("direct", "gateway")
+SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
+REDACTED = "<redacted>"
+BODY_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request of a scenario and its answer, with every secret redacted (for reports)."""
+
+    actor: str
+    door: str
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str
+    status: int
+    response_body: str
+
+    @classmethod
+    def of(cls, actor: str, door: str, response: requests.Response) -> Exchange:
+        request = response.request
+        body = request.body or b""
+        text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+        return cls(actor, door, str(request.method), str(request.url),
+                   redact_headers(request.headers), text[:BODY_LIMIT], response.status_code,
+                   response.text[:BODY_LIMIT])
+
+
+def redact_headers(headers: Any) -> dict[str, str]:
+    return {name: REDACTED if name.lower() in SECRET_HEADERS else str(value)
+            for name, value in dict(headers).items()}
 _PLACEHOLDER = re.compile(r"\{(?P<kind>\w+):(?P<name>[^}]+)\}")
 
 
@@ -44,7 +82,7 @@ class World:
     response: requests.Response | None = None
     actor: str = ""
     door: str = ""
-    _sessions: dict[tuple[str, str], IdentitySession] = field(default_factory=dict)
+    exchanges: list[Exchange] = field(default_factory=list)
 
     @property
     def mode_door(self) -> str:
@@ -54,11 +92,7 @@ class World:
         door = door or self.mode_door
         if door not in DOORS:
             raise HarnessError(f"unknown door {door!r}; use one of {', '.join(DOORS)}")
-        key = (actor, door)
-        if key not in self._sessions:
-            self._sessions[key] = self.connection.session(self.cast.caller(actor),
-                                                          outside=door == "gateway")
-        return self._sessions[key]
+        return self.connection.pooled_session(self.cast.caller(actor), outside=door == "gateway")
 
     def send(self, actor: str, method: str, path: str, *, door: str | None = None,
              json: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
@@ -66,7 +100,11 @@ class World:
         self.actor, self.door = actor, door or self.mode_door
         self.response = self.session(actor, door).request(method, self.resolve(path), json=json,
                                                            headers=headers)
+        self.record(actor, self.door, self.response)
         return self.response
+
+    def record(self, actor: str, door: str, response: requests.Response) -> None:
+        self.exchanges.append(Exchange.of(actor, door, response))
 
     def last(self) -> requests.Response:
         if self.response is None:
@@ -90,15 +128,18 @@ class World:
 
     def remember(self, kind: str, name: str, object_id: str, tenant: str, *,
                  given: bool = True) -> Named:
+        if kind not in KIND_PATHS:
+            raise HarnessError(f"unknown kind {kind!r}; known: {', '.join(KIND_PATHS)}")
         named = Named(kind, name, object_id, tenant, given)
         self.objects[f"{kind}:{name}"] = named
         return named
 
     def owner_view(self, named: Named) -> requests.Response:
         """How the tenant's owner sees the object now (the reference for side effects)."""
-        return self.session(self.cast.owner(named.tenant)).get(
-            f"{EXPERIMENTS}/{named.id}" if named.kind == "experiment" else
-            f"/apis/v2beta1/{named.kind}s/{named.id}")
+        owner = self.cast.owner(named.tenant)
+        response = self.session(owner).get(f"{KIND_PATHS[named.kind]}/{named.id}")
+        self.record(owner, self.mode_door, response)
+        return response
 
     def refresh(self, named: Named) -> None:
         response = self.owner_view(named)
@@ -112,11 +153,9 @@ class World:
         problems = []
         for named in reversed(list(self.objects.values())):
             response = self.session(self.cast.owner(named.tenant)).delete(
-                f"/apis/v2beta1/{named.kind}s/{named.id}")
+                f"{KIND_PATHS[named.kind]}/{named.id}")
             if response.status_code not in (200, 404):
                 problems.append(f"{named.kind} {named.name}: {response.status_code}")
         self.objects.clear()
-        for session in self._sessions.values():
-            session.close()
         if problems:
             raise HarnessError("cleanup failed: " + ", ".join(problems))

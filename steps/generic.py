@@ -8,7 +8,7 @@ from conformance.targets import USERID_HEADER
 from conformance.world import World
 from steps import oracles
 
-ACTOR = r"(?P<actor>anonymous|\w+'s service account|\w+)"
+ACTOR = r"(?P<actor>anonymous|an admin|\w+'s service account|\w+)"
 METHOD = r"(?P<method>GET|POST|PUT|PATCH|DELETE)"
 
 

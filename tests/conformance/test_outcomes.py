@@ -27,12 +27,12 @@ Feature: outcomes
   Scenario: the target lacks a feature
     Given the target lacks a feature
 
-  @limitation
+  @limitations
   Scenario: a limitation still there
     Given the scene is set
     Then it holds
 
-  @limitation
+  @limitations
   Scenario: a limitation lifted
     Given the scene is set
     Then it does not hold

@@ -1,0 +1,58 @@
+"""The suite's named profiles, features and requirements: what a Gherkin tag means.
+
+Like the Gateway API conformance suite, scenarios are grouped by named *features* (one per
+``.feature`` file, tagged on its ``Feature:`` line) and named *profiles* (a set of guarantees an
+operator certifies against: tagged on features, scenarios or example tables).  A
+``@requires-<what>`` tag names something the target must have; without it the scenario ends
+``not supported``.  This module is the one place those names are defined: the pytest plugin
+registers them as markers and the reports describe them with these texts.
+"""
+
+from __future__ import annotations
+
+PROFILES = {
+    "core": "Core multi-user isolation: experiments, runs, recurring runs and lists belong to a "
+            "namespace; owners, strangers, anonymous callers and service accounts",
+    "roles": "Extended: contributors (edit, view) and custom Roles with a partial verb set",
+    "trust-boundary": "Identity and the trust boundary: the gateway, forged headers, tokens, "
+                      "revocation",
+    "limitations": "Documented limitations: reported as present or lifted, never a failure",
+    "standalone": "Standalone KFP: what a single-user deployment documents",
+}
+
+FEATURES = {
+    "experiments": "Experiments belong to a namespace",
+    "runs": "Runs belong to their experiment's namespace",
+    "recurring-runs": "Recurring runs belong to their experiment's namespace",
+    "pipelines": "Namespaced pipelines belong to their namespace",
+    "lists": "Lists never leak another tenant's objects",
+    "access-changes": "Access changes take effect on the next request",
+    "namespace-input": "The REST API's namespace input and its 400 answers",
+    "sdk": "The kfp SDK's namespace handling",
+    "identity": "Who is calling: no identity is refused, forged headers are ignored",
+    "deployment-mode": "The deployment mode is detected and only its scenarios run",
+    "api-matrix": "Every authorized operation of both API versions, for every identity kind",
+    "shared-pipelines": "Limitation: pipeline definitions are shared",
+    "shared-metadata": "Limitation: ML Metadata is shared",
+    "shared-artifacts": "Limitation: the object store holding run artifacts is shared",
+}
+
+REQUIREMENTS = {
+    "multiuser": "a multi-user (full Kubeflow) deployment",
+    "standalone": "a standalone (single-user) deployment",
+    "gateway": "the ingress gateway with its login proxy (full Kubeflow)",
+    "emulator-controls": "the emulator's controls (its clock): the emulator only",
+    "data-plane": "access to the data plane (object store, ML Metadata) — a later issue",
+    "sdk": "the kfp SDK installed where the suite runs",
+}
+
+LIMITATION_TAG = "limitations"  # also the profile: a limitation scenario never fails
+REQUIRES = "requires-"
+
+
+def markers() -> dict[str, str]:
+    """Every tag the features may use, as pytest marker name -> description."""
+    found = {name: f"profile: {text}" for name, text in PROFILES.items()}
+    found.update({name: f"feature: {text}" for name, text in FEATURES.items()})
+    found.update({REQUIRES + name: f"needs {text}" for name, text in REQUIREMENTS.items()})
+    return found
