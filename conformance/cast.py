@@ -26,6 +26,9 @@ PEOPLE = {
     "an admin": "ada@example.com",  # bound to cluster-admin
 }
 ADMIN = "an admin"
+# rita's custom Role in alice: a partial verb set on one resource.
+READER_RESOURCES = ("experiments",)
+READER_VERBS = ("get", "list")
 TENANTS = ("alice", "bob")
 ANONYMOUS = "anonymous"
 _SERVICE_ACCOUNT = re.compile(r"(?P<tenant>\w+)'s service account")
@@ -56,7 +59,7 @@ class Cast:
 
     def tenants(self) -> list[Tenant]:
         """What :func:`conformance.provisioning.provision` makes for this cast."""
-        reader = CustomRole("experiment-reader", ("experiments",), ("get", "list"),
+        reader = CustomRole("experiment-reader", READER_RESOURCES, READER_VERBS,
                             (self.people["rita"],))
         return [
             Tenant(self.namespace("alice"), self.people["alice"],

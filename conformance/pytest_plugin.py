@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from conformance import cast as cast_module
+from conformance import matrix
 from conformance.cast import ADMIN, Cast
 from conformance.catalog import LIMITATION_TAG, REQUIREMENTS, REQUIRES, markers
 from conformance.outcomes import NotSupported, Outcome, classify, combine
@@ -36,15 +37,18 @@ from conformance.provisioning import (
 )
 from conformance.targets import TARGET_KINDS, Connection, open_target
 from conformance.world import World
+from emulator.config import EmulatorConfig
 from emulator.modes import Mode
 
 ENV_TARGET = "KFP_ISOLATION_TARGET"
 ENV_TARGET_FILE = "KFP_ISOLATION_TARGET_FILE"
 ENV_MODE = "KFP_ISOLATION_MODE"
+ENV_UNGUARD = "KFP_ISOLATION_UNGUARD"
 
 _STEP_TYPE = pytest.StashKey[str]()
 _OURS = pytest.StashKey[bool]()
 _OUTCOMES = pytest.StashKey[dict[str, Outcome]]()
+_UNGUARDED = pytest.StashKey[frozenset[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,6 +59,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"target file of a url or cluster target (default ${ENV_TARGET_FILE})")
     group.addoption("--kfp-mode", choices=[m.value for m in Mode], default=None,
                     help=f"mode of the in-process emulator (default ${ENV_MODE} or full-inside)")
+    group.addoption("--kfp-unguard", action="append", default=None, metavar="OPERATION",
+                    help="in-process emulator only, a fault for the sensitivity check: this "
+                         "operation (an operationId of the matrix, or 'METHOD /path/{}') skips "
+                         f"authorization; repeatable (default ${ENV_UNGUARD}, comma-separated)")
     group.addoption("--kfp-keep-tenants", action="store_true", default=False,
                     help="leave the provisioned tenants on the target after the run")
 
@@ -63,6 +71,9 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, text in markers().items():
         config.addinivalue_line("markers", f"{name}: {text}")
     config.stash[_OUTCOMES] = {}
+    config.stash[_UNGUARDED] = unguarded_operations(config)
+    if config.stash[_UNGUARDED] and _target_kind(config) != "inprocess":
+        raise pytest.UsageError("--kfp-unguard switches the in-process emulator only")
 
 
 def _setting(config: pytest.Config, option: str, env: str, default: str | None) -> str | None:
@@ -82,13 +93,31 @@ def kfp_connection(pytestconfig: pytest.Config,
     kind = _target_kind(pytestconfig)
     target_file = _setting(pytestconfig, "kfp_target_file", ENV_TARGET_FILE, None)
     mode = Mode(_setting(pytestconfig, "kfp_mode", ENV_MODE, Mode.FULL_INSIDE.value))
+    unguarded = pytestconfig.stash[_UNGUARDED]
+    config = EmulatorConfig(unguarded_operations=unguarded) if unguarded else None
     with open_target(kind, Path(target_file) if target_file else None, mode,
-                     kfp_login_users) as connection:
+                     kfp_login_users, config) as connection:
         yield connection
 
 
-def _target_kind(pytestconfig: pytest.Config) -> str:
-    return _setting(pytestconfig, "kfp_target", ENV_TARGET, "inprocess") or "inprocess"
+def unguarded_operations(pytestconfig: pytest.Config) -> frozenset[str]:
+    """The operations ``--kfp-unguard`` names, as the emulator's operation keys."""
+    names = pytestconfig.getoption("kfp_unguard") or [
+        name for name in os.environ.get(ENV_UNGUARD, "").split(",") if name.strip()]
+    keys = set()
+    for name in (n.strip() for n in names):
+        if " " in name and name.split(" ", 1)[0].isupper() and "/" in name:
+            keys.add(name)
+            continue
+        try:
+            keys.add(matrix.probe_named(name).key)
+        except KeyError as exc:
+            raise pytest.UsageError(f"--kfp-unguard: {exc.args[0]}") from None
+    return frozenset(keys)
+
+
+def _target_kind(config: pytest.Config) -> str:
+    return _setting(config, "kfp_target", ENV_TARGET, "inprocess") or "inprocess"
 
 
 @pytest.fixture(scope="session")

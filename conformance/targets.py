@@ -26,6 +26,7 @@ from kubernetes import config as k8s_config
 from conformance.login import login_cookies
 from conformance.provisioning import EDITOR_SA, request_token
 from conformance.target import LoginUser, Target, TargetError
+from emulator.config import EmulatorConfig
 from emulator.core import Emulator
 from emulator.modes import Mode
 from emulator.serving import EmulatorServer
@@ -172,11 +173,11 @@ def connect(target: Target) -> Iterator[Connection]:
 
 
 @contextlib.contextmanager
-def inprocess(mode: Mode = Mode.FULL_INSIDE,
-              login_users: dict[str, str] | None = None) -> Iterator[Connection]:
+def inprocess(mode: Mode = Mode.FULL_INSIDE, login_users: dict[str, str] | None = None,
+              config: EmulatorConfig | None = None) -> Iterator[Connection]:
     """The embedded emulator, empty (the suite provisions its own tenants), in ``mode``, with
     the static users the suite will sign in as."""
-    emulator = Emulator(profiles=[], mode=mode, login_users=dict(login_users or {}))
+    emulator = Emulator(config, profiles=[], mode=mode, login_users=dict(login_users or {}))
     with tempfile.TemporaryDirectory(prefix="kfp-iso-target-") as folder, \
             EmulatorServer(emulator) as server:
         kubeconfig = server.write_kubeconfig(Path(folder) / "kubeconfig")
@@ -186,12 +187,14 @@ def inprocess(mode: Mode = Mode.FULL_INSIDE,
 
 @contextlib.contextmanager
 def open_target(kind: str, target_file: Path | None = None, mode: Mode = Mode.FULL_INSIDE,
-                login_users: dict[str, str] | None = None) -> Iterator[Connection]:
-    """``inprocess`` starts the emulator; ``url`` and ``cluster`` read ``target_file``."""
+                login_users: dict[str, str] | None = None,
+                config: EmulatorConfig | None = None) -> Iterator[Connection]:
+    """``inprocess`` starts the emulator (with ``config``); ``url`` and ``cluster`` read
+    ``target_file``."""
     if kind not in TARGET_KINDS:
         raise TargetError(f"target kind must be one of {', '.join(TARGET_KINDS)}")
     if kind == "inprocess":
-        with inprocess(mode, login_users) as connection:
+        with inprocess(mode, login_users, config) as connection:
             yield connection
         return
     if target_file is None:

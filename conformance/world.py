@@ -26,7 +26,15 @@ KIND_PATHS = {
     "run": "/apis/v2beta1/runs",
     "recurringrun": "/apis/v2beta1/recurringruns",
     "pipeline": "/apis/v2beta1/pipelines",
+    # Versions by id alone: the v1beta1 path needs no parent pipeline id.
+    "pipelineversion": "/apis/v1beta1/pipeline_versions",
 }
+# A pipeline that still has versions is deleted with them (KFP 2.x's ``cascade``).
+DELETE_QUERY = {"pipeline": "?cascade=true"}
+# What changes on its own on a real deployment (a run progresses), so never counts as a side
+# effect of the request under test.
+VOLATILE_FIELDS = frozenset({"state", "state_history", "finished_at", "run_details", "status",
+                             "updated_at", "next_fire_time", "error"})
 DOORS = ("direct", "gateway")
 SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
 REDACTED = "<redacted>"
@@ -56,6 +64,13 @@ class Exchange:
                    response.text[:BODY_LIMIT])
 
 
+def stable(view: Any) -> Any:
+    """An object's view without the fields that change on their own."""
+    if not isinstance(view, dict):
+        return view
+    return {key: value for key, value in view.items() if key not in VOLATILE_FIELDS}
+
+
 def redact_headers(headers: Any) -> dict[str, str]:
     return {name: REDACTED if name.lower() in SECRET_HEADERS else str(value)
             for name, value in dict(headers).items()}
@@ -83,6 +98,7 @@ class World:
     actor: str = ""
     door: str = ""
     exchanges: list[Exchange] = field(default_factory=list)
+    notes: dict[str, Any] = field(default_factory=dict)  # what a step leaves for later steps
 
     @property
     def mode_door(self) -> str:
@@ -95,11 +111,12 @@ class World:
         return self.connection.pooled_session(self.cast.caller(actor), outside=door == "gateway")
 
     def send(self, actor: str, method: str, path: str, *, door: str | None = None,
-             json: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
+             json: Any = None, headers: dict[str, str] | None = None,
+             files: Any = None) -> requests.Response:
         """Send as ``actor`` and remember it as the scenario's last request."""
         self.actor, self.door = actor, door or self.mode_door
         self.response = self.session(actor, door).request(method, self.resolve(path), json=json,
-                                                           headers=headers)
+                                                           headers=headers, files=files)
         self.record(actor, self.door, self.response)
         return self.response
 
@@ -148,12 +165,21 @@ class World:
                                f"{response.status_code} {response.text[:200]}")
         named.seen = response.json()
 
+    def unchanged(self, named: Named) -> tuple[bool, Any]:
+        """Whether the owner still sees ``named`` as before (ignoring what changes on its own);
+        returns the owner's current view (None when the owner cannot read it any more)."""
+        response = self.owner_view(named)
+        if response.status_code != 200:
+            return False, None
+        now = response.json()
+        return stable(now) == stable(named.seen), now
+
     def cleanup(self) -> None:
         """Delete what the scenario made, as each tenant's owner; already gone is fine."""
         problems = []
         for named in reversed(list(self.objects.values())):
             response = self.session(self.cast.owner(named.tenant)).delete(
-                f"{KIND_PATHS[named.kind]}/{named.id}")
+                f"{KIND_PATHS[named.kind]}/{named.id}{DELETE_QUERY.get(named.kind, '')}")
             if response.status_code not in (200, 404):
                 problems.append(f"{named.kind} {named.name}: {response.status_code}")
         self.objects.clear()

@@ -38,6 +38,10 @@ class EmulatorConfig:
     token_ttl_seconds: int = 3600
     commit_sha: str = "kfp-isolation-emulator"
     tag_name: str = "2.17.0"
+    # Fault injection, never a real server's setting: operations (``METHOD /path/{}``, see
+    # emulator.http.routing.operation_key) that skip authorization entirely.  The suite's
+    # sensitivity check switches them off one at a time and expects a failing scenario.
+    unguarded_operations: frozenset[str] = frozenset()
 
     ENV_NAMES: ClassVar[dict[str, str]] = {
         "multiuser": "MULTIUSER",
@@ -65,4 +69,5 @@ class EmulatorConfig:
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: sorted(value) if isinstance(value, frozenset) else value
+                for f in fields(self) for value in [getattr(self, f.name)]}

@@ -10,10 +10,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from emulator.kfp.access import CURRENT_OPERATION
+
 Handler = Callable[..., Awaitable[Response]]
 Fallback = Callable[[Request, bool], Awaitable[Response]]
 
 _PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_.]*)}")
+_PARAM_ANY = re.compile(r"{[^}]*}")
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,14 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     params: tuple[tuple[str, str], ...]  # (regex group, handler keyword)
+    operation: str  # operation_key(method, path)
+
+
+def operation_key(method: str, path: str) -> str:
+    """``POST /apis/v2beta1/runs/{run_id}:archive`` -> ``POST /apis/v2beta1/runs/{}:archive``:
+    one name per operation, whatever its parameters are called (routes and swagger files name
+    them differently)."""
+    return f"{method.upper()} {_PARAM_ANY.sub('{}', path)}"
 
 
 def compile_path(path: str) -> tuple[re.Pattern[str], tuple[tuple[str, str], ...]]:
@@ -48,7 +59,7 @@ class Router:
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         pattern, params = compile_path(path)
-        route = Route(method, pattern, handler, params)
+        route = Route(method, pattern, handler, params, operation_key(method, path))
         literal = _prefix(path, 3)
         if "{" in literal:
             self._fallback.setdefault(_prefix(path, 2), []).append(route)
@@ -83,4 +94,8 @@ async def dispatch(router: Router, request: Request, fallback: Fallback,
     route, params, other_method = router.match(request.method, request.scope["path"])
     if route is None:
         return await fallback(request, other_method)
-    return await route.handler(request, **params, **extra)
+    token = CURRENT_OPERATION.set(route.operation)
+    try:
+        return await route.handler(request, **params, **extra)
+    finally:
+        CURRENT_OPERATION.reset(token)

@@ -8,6 +8,7 @@ reviewed for the configured audience.  Authorization is delegated to the cluster
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from emulator.config import EmulatorConfig
@@ -18,6 +19,9 @@ from emulator.kube.rbac import ResourceAttributes
 EMPTY_IDENTITY = "Failed to check authorization. User identity is empty in the request header"
 NO_HEADER = "Request header error: there is no user identity header."
 READ_VERBS = frozenset({"get", "list"})
+# The operation being served (set by the router), so authorization can be switched off for one
+# operation (EmulatorConfig.unguarded_operations) and the operations that ask can be listed.
+CURRENT_OPERATION: ContextVar[str] = ContextVar("kfp_operation", default="")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class AccessControl:
         self.config = config
         self.cluster = cluster
         self._now = now
+        self.consulted: set[str] = set()  # operations that asked for authorization
 
     def authenticate(self, credentials: Credentials) -> str:
         """The authenticator chain; the first authenticator that yields an identity wins."""
@@ -91,6 +96,10 @@ class AccessControl:
     def authorize(self, credentials: Credentials, attrs: ResourceAttributes) -> None:
         """Raise the real server's 401/403 unless the caller may do ``attrs`` (MU only)."""
         if not self.config.multiuser:
+            return
+        operation = CURRENT_OPERATION.get()
+        self.consulted.add(operation)
+        if operation in self.config.unguarded_operations:
             return
         if self.config.shared_read and attrs.verb in READ_VERBS:
             return
