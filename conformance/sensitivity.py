@@ -1,0 +1,98 @@
+"""The suite's sensitivity check: would it notice if one operation stopped checking authorization?
+
+For every operation of the matrix (both API versions), run the whole suite against an in-process
+emulator whose authorization is switched off for that operation alone
+(``EmulatorConfig.unguarded_operations``) and require at least one scenario to end ``fail``.
+An operation whose run ends with no failure (or only in harness errors) makes the check fail.
+Runs stop at their first failing scenario (``--maxfail=1``): one is the proof needed.
+
+    python -m conformance.sensitivity              # every operation, 2 at a time
+    python -m conformance.sensitivity RunService_GetRun --jobs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance.matrix import PROBES, scenario_id
+
+FEATURES = Path(__file__).resolve().parent.parent / "features"
+_SUMMARY = re.compile(r"kfp-isolation: (?P<counts>[^=\n]*?)\s*=*\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    operation: str
+    failures: int
+    errors: int
+    seconds: float
+    tail: str  # the last lines of the run, to show what happened when it was not detected
+
+    @property
+    def detected(self) -> bool:
+        return self.failures > 0
+
+
+def counts(output: str) -> dict[str, int]:
+    """The plugin's summary line (``kfp-isolation: 40 pass, 1 fail``) as outcome -> count."""
+    found = _SUMMARY.findall(output)
+    if not found:
+        return {}
+    result = {}
+    for part in found[-1].split(","):
+        number, _, outcome = part.strip().partition(" ")
+        if number.isdigit():
+            result[outcome] = int(number)
+    return result
+
+
+def check(operation: str, mode: str, features: Path = FEATURES) -> Verdict:
+    """Run the suite once with ``operation`` unguarded."""
+    started = time.monotonic()
+    command = [sys.executable, "-m", "pytest", str(features), "-q", "-p", "no:cacheprovider",
+               "--maxfail=1", "--kfp-target", "inprocess", "--kfp-mode", mode,
+               "--kfp-unguard", operation]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    output = done.stdout + done.stderr
+    found = counts(output)
+    return Verdict(operation, found.get("fail", 0), found.get("error", 0),
+                   time.monotonic() - started, "\n".join(output.splitlines()[-15:]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.sensitivity",
+                                     description="prove the suite fails when any one operation "
+                                                 "stops checking authorization")
+    parser.add_argument("operations", nargs="*",
+                        help="operations of the matrix (default: all of them)")
+    parser.add_argument("--jobs", type=int, default=2, help="suite runs at a time (default 2)")
+    parser.add_argument("--mode", default="full-inside",
+                        help="mode of the in-process emulator (default full-inside)")
+    args = parser.parse_args(argv)
+    names = args.operations or [scenario_id(p) for p in PROBES]
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        verdicts = list(pool.map(lambda name: check(name, args.mode), names))
+    missed = [v for v in verdicts if not v.detected]
+    for verdict in verdicts:
+        mark = "detected" if verdict.detected else "MISSED"
+        print(f"{mark:9} {verdict.operation:50} {verdict.failures} fail, "
+              f"{verdict.errors} error, {verdict.seconds:5.1f} s")
+    for verdict in missed:
+        print(f"\n--- {verdict.operation}: no failing scenario ---\n{verdict.tail}")
+    print(f"\nsensitivity: {len(verdicts) - len(missed)}/{len(verdicts)} operations detected "
+          f"in {time.monotonic() - started:.0f} s")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
