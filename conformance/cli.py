@@ -1,4 +1,4 @@
-"""``kfp-isolation``: serve the emulator (and, later, certify deployments)."""
+"""``kfp-isolation``: serve the emulator, certify a deployment, validate a report."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from conformance import certify
+from conformance.report import validate_report
 from conformance.targets import describe_emulator
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
@@ -222,7 +224,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-file", type=Path, help="log here instead of stderr")
     serve.add_argument("-v", "--verbose", action="store_true")
     serve.set_defaults(func=cmd_serve)
+    certify.add_parser(sub)
+    validate = sub.add_parser("validate-report",
+                              help="check a report.yaml against the report's JSON Schema")
+    validate.add_argument("report", type=Path)
+    validate.set_defaults(func=cmd_validate_report)
     return parser
+
+
+def cmd_validate_report(args: argparse.Namespace) -> int:
+    errors = validate_report(args.report)
+    for error in errors:
+        print(f"{args.report}: {error}", file=sys.stderr)
+    if not errors:
+        print(f"{args.report}: valid")
+    return 1 if errors else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,10 +19,12 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from conformance import cast as cast_module
 from conformance import matrix
@@ -35,6 +37,9 @@ from conformance.provisioning import (
     provision,
     revoke_cluster_admin,
 )
+from conformance.recorder import Recorder, TargetInfo
+from conformance.report import write_reports
+from conformance.results import RunResult
 from conformance.targets import TARGET_KINDS, Connection, open_target
 from conformance.world import World
 from emulator.config import EmulatorConfig
@@ -49,6 +54,8 @@ _STEP_TYPE = pytest.StashKey[str]()
 _OURS = pytest.StashKey[bool]()
 _OUTCOMES = pytest.StashKey[dict[str, Outcome]]()
 _UNGUARDED = pytest.StashKey[frozenset[str]]()
+_RECORDER = pytest.StashKey[Recorder]()
+_WRITTEN = pytest.StashKey[dict[str, Path]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,12 +72,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          f"authorization; repeatable (default ${ENV_UNGUARD}, comma-separated)")
     group.addoption("--kfp-keep-tenants", action="store_true", default=False,
                     help="leave the provisioned tenants on the target after the run")
+    group.addoption("--kfp-report-dir", default=None, metavar="DIR",
+                    help="write report.yaml, report.html, junit.xml and cucumber.json here")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in markers().items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    config.stash[_OUTCOMES] = {}
+    recorder = Recorder()
+    config.pluginmanager.register(recorder, "kfp-isolation-recorder")
+    config.stash[_RECORDER] = recorder
+    config.stash[_OUTCOMES] = recorder.outcomes
     config.stash[_UNGUARDED] = unguarded_operations(config)
     if config.stash[_UNGUARDED] and _target_kind(config) != "inprocess":
         raise pytest.UsageError("--kfp-unguard switches the in-process emulator only")
@@ -97,7 +109,24 @@ def kfp_connection(pytestconfig: pytest.Config,
     config = EmulatorConfig(unguarded_operations=unguarded) if unguarded else None
     with open_target(kind, Path(target_file) if target_file else None, mode,
                      kfp_login_users, config) as connection:
+        pytestconfig.stash[_RECORDER].target = TargetInfo(
+            {**connection.target.redacted(), "target": kind}, connection.mode.value, "")
+        pytestconfig.stash[_RECORDER].configuration = _configuration(pytestconfig, kind)
         yield connection
+
+
+def _configuration(config: pytest.Config, kind: str) -> dict[str, Any]:
+    """The run's settings as the report states them (nothing secret is among them)."""
+    unguarded: frozenset[str] = config.stash[_UNGUARDED]
+    return {
+        "target": kind,
+        "target_file": _setting(config, "kfp_target_file", ENV_TARGET_FILE, None) or "",
+        "mode": _setting(config, "kfp_mode", ENV_MODE, None) or "",
+        "keep_tenants": bool(config.getoption("kfp_keep_tenants")),
+        "unguarded_operations": sorted(unguarded),
+        "selection": {"keyword": config.getoption("keyword") or "",
+                      "markers": config.getoption("markexpr") or ""},
+    }
 
 
 def unguarded_operations(pytestconfig: pytest.Config) -> frozenset[str]:
@@ -131,6 +160,9 @@ def kfp_cast(pytestconfig: pytest.Config, kfp_connection: Connection) -> Iterato
     try:
         provision(kfp_connection.kube, tenants)
         grant_cluster_admin(kfp_connection.kube, cast.admin_binding, cast.people[ADMIN])
+        recorder = pytestconfig.stash[_RECORDER]
+        if recorder.target is not None:
+            recorder.target.kfp_version = kfp_version(kfp_connection, cast)
         yield cast
     finally:
         if not pytestconfig.getoption("kfp_keep_tenants"):
@@ -172,7 +204,19 @@ def world(request: pytest.FixtureRequest, kfp_connection: Connection,
                 raise NotSupported(f"needs {REQUIREMENTS[requirement]}: {reason}")
     scene = World(kfp_connection, kfp_cast)
     yield scene
+    request.config.stash[_RECORDER].note_exchanges(request.node, scene.exchanges)
     scene.cleanup()
+
+
+def kfp_version(connection: Connection, cast: Cast) -> str:
+    """What the API server says it is (its healthz ``tag_name``), "" if it will not say."""
+    session = connection.pooled_session(cast.caller(cast.owner("alice")),
+                                        outside=not connection.target.kfp_direct)
+    try:
+        response = session.get("/apis/v2beta1/healthz")
+        return str(response.json().get("tag_name", "")) if response.status_code == 200 else ""
+    except (requests.RequestException, ValueError, AttributeError):
+        return ""
 
 
 def _is_ours(step_func: Callable[..., object]) -> bool:
@@ -206,8 +250,11 @@ def pytest_runtest_makereport(item: pytest.Item,
     if outcome is Outcome.LIMITATION_LIFTED:  # a lifted limitation never fails the run
         report.outcome, report.longrepr = "passed", None
     outcomes = item.config.stash[_OUTCOMES]
+    if item.nodeid not in outcomes:
+        item.config.stash[_RECORDER].note_item(item)
     outcomes[item.nodeid] = combine(outcomes.get(item.nodeid), outcome)
     report.kfp_outcome = outcomes[item.nodeid].value
+    report.kfp_feature = item.config.stash[_RECORDER].feature_of(item.nodeid)
     return report
 
 
@@ -217,4 +264,29 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     counts = Counter(outcome.value for outcome in outcomes.values())
     summary = ", ".join(f"{counts[o.value]} {o.value}" for o in Outcome if counts[o.value])
+    written = config.stash.get(_WRITTEN, {})
+    if written:
+        terminalreporter.write_line(f"kfp-isolation reports: "
+                                    f"{', '.join(str(p) for p in written.values())}")
     terminalreporter.write_sep("=", f"kfp-isolation: {summary}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the reports once every scenario ended and the tenants are gone."""
+    report_dir = session.config.getoption("kfp_report_dir")
+    if report_dir:
+        session.config.stash[_WRITTEN] = write_reports(run_result(session.config),
+                                                       Path(report_dir))
+
+
+def run_result(config: pytest.Config) -> RunResult:
+    """What this session found, for reports (``certify`` calls it after the run)."""
+    return config.stash[_RECORDER].run_result(tool_version())
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version("kfp-isolation")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"

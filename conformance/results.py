@@ -73,6 +73,7 @@ class Operation:
 class Cell:
     """One (operation, identity) cell of the coverage matrix."""
 
+    api: str
     operation_id: str
     identity: str
     expected: str  # allowed | denied | unauthenticated

@@ -152,7 +152,7 @@ def _coverage(coverage: Coverage) -> dict[str, Any]:
                         "path": op.path, "covered": op.covered, "note": op.note}
                        for op in coverage.operations],
         "identities": list(coverage.identities),
-        "cells": [{"operation_id": c.operation_id, "identity": c.identity,
+        "cells": [{"api": c.api, "operation_id": c.operation_id, "identity": c.identity,
                    "expected": c.expected, "outcome": c.outcome.value, "scenario": c.scenario}
                   for c in coverage.cells],
     }

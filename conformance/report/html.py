@@ -126,14 +126,15 @@ def _matrix(doc: dict[str, Any]) -> str:
         return "<h2>Coverage matrix</h2><p>No matrix in this run.</p>"
     identities = list(coverage["identities"])
     identities += sorted({c["identity"] for c in coverage["cells"]} - set(identities))
-    cells: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    cells: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for cell in coverage["cells"]:
-        cells[cell["operation_id"], cell["identity"]].append(cell)
-    known = {op["operation_id"] for op in coverage["operations"]}
+        cells[cell["api"], cell["operation_id"], cell["identity"]].append(cell)
+    known = {(op["api"], op["operation_id"]) for op in coverage["operations"]}
     operations = list(coverage["operations"]) + [
-        {"api": "other", "operation_id": op_id, "method": "", "path": "", "covered": True,
+        {"api": api, "operation_id": op_id, "method": "", "path": "", "covered": True,
          "note": ""}
-        for op_id in sorted({c["operation_id"] for c in coverage["cells"]} - known)]
+        for api, op_id in sorted({(c["api"], c["operation_id"])
+                                  for c in coverage["cells"]} - known)]
     by_api: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for op in operations:
         by_api[op["api"]].append(op)
@@ -141,13 +142,14 @@ def _matrix(doc: dict[str, Any]) -> str:
     body, uncovered = [], []
     for api in sorted(by_api):
         tested = [op for op in by_api[api]
-                  if op["covered"] or any((op["operation_id"], i) in cells for i in identities)]
+                  if op["covered"]
+                  or any((api, op["operation_id"], i) in cells for i in identities)]
         body.append(f'<tr><td class="api" colspan="{len(identities) + 1}">{e(api)}</td></tr>')
         for op in tested:
             row = [f"<code>{e(op['method'])} {e(op['path'])}</code><br>"
                    f"<span class=meta>{e(op['operation_id'])}</span>"]
             for identity in identities:
-                found = cells.get((op["operation_id"], identity))
+                found = cells.get((api, op["operation_id"], identity))
                 if not found:
                     row.append(f'<span class="untested">{NOT_TESTED}</span>')
                     continue

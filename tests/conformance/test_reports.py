@@ -133,10 +133,12 @@ COVERAGE = Coverage(
     ],
     identities=["owner", "stranger", "anonymous"],
     cells=[
-        Cell("ExperimentService_ListExperiment", "owner", "allowed", Outcome.PASS, "m1"),
-        Cell("ExperimentService_ListExperiment", "anonymous", "unauthenticated", Outcome.FAIL,
-             "m2"),
-        Cell("ExperimentService_DeleteExperiment", "stranger", "denied", Outcome.PASS, "m3"),
+        Cell("v2beta1", "ExperimentService_ListExperiment", "owner", "allowed", Outcome.PASS,
+             "m1"),
+        Cell("v2beta1", "ExperimentService_ListExperiment", "anonymous", "unauthenticated",
+             Outcome.FAIL, "m2"),
+        Cell("v2beta1", "ExperimentService_DeleteExperiment", "stranger", "denied", Outcome.PASS,
+             "m3"),
     ],
 )
 
@@ -262,7 +264,8 @@ def test_features_limitations_failures_skipped(document: dict[str, Any]) -> None
     assert {s["outcome"] for s in document["skipped"]} == {"skipped", "not supported"}
     coverage = document["coverage"]
     assert [op["covered"] for op in coverage["operations"]] == [True, True, False]
-    assert coverage["cells"][1] == {"operation_id": "ExperimentService_ListExperiment",
+    assert coverage["cells"][1] == {"api": "v2beta1",
+                                    "operation_id": "ExperimentService_ListExperiment",
                                     "identity": "anonymous", "expected": "unauthenticated",
                                     "outcome": "fail", "scenario": "m2"}
     assert document["configuration"]["proxy"] == "Bearer <redacted>"

@@ -1,0 +1,328 @@
+"""``kfp-isolation certify``: run the features against a target and write the reports.
+
+Settings come from, in rising precedence: defaults, a YAML file (``--config``), environment
+variables (``KFP_ISOLATION_*``), command-line flags.  The run is pytest underneath (the
+packaged ``features/`` with the :mod:`conformance.pytest_plugin`), shown as one progress line
+per feature and a summary table.  Exit code: 0 pass, 1 fail (a guarantee was violated), 2 error
+(the harness, the environment or the configuration; never counted as pass or fail).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+import pytest
+import yaml
+
+from conformance.catalog import FEATURES, PROFILES
+from conformance.outcomes import Outcome
+from conformance.results import RunResult
+from conformance.targets import TARGET_KINDS
+from emulator.modes import Mode
+
+CONFIG_API_VERSION = "kfp-isolation/v1"
+CONFIG_KIND = "Certification"
+DEFAULT_REPORT_DIR = "kfp-isolation-report"
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+ENV_PREFIX = "KFP_ISOLATION_"
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one certification run does."""
+
+    target: str = "inprocess"
+    target_file: str = ""
+    mode: str = Mode.FULL_INSIDE.value  # the in-process emulator's mode
+    report_dir: str = DEFAULT_REPORT_DIR
+    profiles: tuple[str, ...] = ()  # empty: every profile
+    features: tuple[str, ...] = ()  # empty: every feature
+    keep_tenants: bool = False
+
+    # config file key / environment variable (after the prefix) of each field
+    NAMES = {"target": ("target", "TARGET"), "target_file": ("targetFile", "TARGET_FILE"),
+             "mode": ("mode", "MODE"), "report_dir": ("reportDir", "REPORT_DIR"),
+             "profiles": ("profiles", "PROFILES"), "features": ("features", "FEATURES"),
+             "keep_tenants": ("keepTenants", "KEEP_TENANTS")}
+
+    def check(self) -> Settings:
+        if self.target not in TARGET_KINDS:
+            raise ConfigError(f"target must be one of {', '.join(TARGET_KINDS)}, "
+                              f"not {self.target!r}")
+        if self.target != "inprocess" and not self.target_file:
+            raise ConfigError(f"a {self.target} target needs a target file (--target-file, "
+                              f"{ENV_PREFIX}TARGET_FILE or targetFile)")
+        if self.mode not in {m.value for m in Mode}:
+            raise ConfigError(f"mode must be one of {', '.join(m.value for m in Mode)}")
+        for kind, names, known in (("profile", self.profiles, PROFILES),
+                                   ("feature", self.features, FEATURES)):
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                raise ConfigError(f"unknown {kind}(s) {', '.join(unknown)}; "
+                                  f"known: {', '.join(known)}")
+        return self
+
+    def pytest_args(self) -> list[str]:
+        args = ["--kfp-target", self.target, "--kfp-mode", self.mode,
+                "--kfp-report-dir", self.report_dir]
+        if self.target_file:
+            args += ["--kfp-target-file", self.target_file]
+        if self.keep_tenants:
+            args.append("--kfp-keep-tenants")
+        selection = [f"({' or '.join(names)})" for names in (self.profiles, self.features)
+                     if names]
+        if selection:
+            args += ["-m", " and ".join(selection)]
+        return args
+
+
+def _parse(name: str, raw: Any, where: str) -> Any:
+    """A setting's value from YAML or an environment variable, as the field's type."""
+    if name in ("profiles", "features"):
+        items = raw.split(",") if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ConfigError(f"{where}: {name} is a list of names (or comma-separated)")
+        return tuple(i.strip() for i in items if i.strip())
+    if name == "keep_tenants":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in {"1", "true", "yes", "on", "0",
+                                                            "false", "no", "off", ""}:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        raise ConfigError(f"{where}: keepTenants is true or false, not {raw!r}")
+    if not isinstance(raw, str):
+        raise ConfigError(f"{where}: {name} is a string, not {raw!r}")
+    return raw
+
+
+def load_settings(config_file: Path | None, environ: dict[str, str] | None = None,
+                  **flags: Any) -> Settings:
+    """Defaults < the YAML file < ``KFP_ISOLATION_*`` < flags (None: not given)."""
+    settings = Settings()
+    names = {f.name for f in fields(Settings)}
+    if config_file is not None:
+        try:
+            data = yaml.safe_load(config_file.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read {config_file}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{config_file}: expected a mapping")
+        if data.get("apiVersion") != CONFIG_API_VERSION or data.get("kind") != CONFIG_KIND:
+            raise ConfigError(f"{config_file}: expected apiVersion {CONFIG_API_VERSION} and "
+                              f"kind {CONFIG_KIND}")
+        keys = {key: name for name, (key, _) in Settings.NAMES.items()}
+        unknown = set(data) - set(keys) - {"apiVersion", "kind"}
+        if unknown:
+            raise ConfigError(f"{config_file}: unknown keys {', '.join(sorted(unknown))}; "
+                              f"known: {', '.join(keys)}")
+        values = {keys[k]: _parse(keys[k], v, str(config_file)) for k, v in data.items()
+                  if k in keys}
+        if values.get("target_file"):  # relative to the file that names it
+            values["target_file"] = str(config_file.parent / values["target_file"])
+        settings = replace(settings, **values)
+    env = os.environ if environ is None else environ
+    from_env = {name: _parse(name, env[ENV_PREFIX + var], ENV_PREFIX + var)
+                for name, (_, var) in Settings.NAMES.items() if ENV_PREFIX + var in env}
+    settings = replace(settings, **from_env)
+    given = {k: v for k, v in flags.items() if k in names and v is not None}
+    return replace(settings, **given).check()
+
+
+@dataclass
+class Progress:
+    """One line per feature as it completes, then the summary table (a pytest plugin)."""
+
+    out: TextIO
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    current: str = ""
+    started: float = field(default_factory=time.monotonic)
+    collect_errors: list[str] = field(default_factory=list)
+    result: RunResult | None = None
+    total: int = 0
+    done: int = 0
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.total = len(session.items)
+        self.out.write(f"kfp-isolation certify: {self.total} scenarios\n")
+        self.out.flush()
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid}: {report.longrepr}")
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
+        self.done += 1
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        outcome = getattr(report, "kfp_outcome", None)
+        if outcome is None or report.when != "teardown":
+            return
+        feature = getattr(report, "kfp_feature", "") or "?"
+        if feature != self.current:
+            self._flush()
+            self.current = feature
+        self.counts.setdefault(feature, Counter())[outcome] += 1
+
+    def _flush(self) -> None:
+        if not self.current:
+            return
+        counts = self.counts[self.current]
+        text = ", ".join(f"{counts[o.value]} {o.value}" for o in Outcome if counts[o.value])
+        self.out.write(f"  [{self.done:>4}/{self.total}] {self.current}: {text}\n")
+        self.out.flush()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self._flush()
+        from conformance.pytest_plugin import run_result  # the session's own recorder
+
+        self.result = run_result(session.config)
+
+
+def summary_table(run: RunResult) -> str:
+    """Profiles as rows, outcomes as columns; then the failures and the verdict line."""
+    columns = [o.value for o in Outcome]
+    header = ["profile", "result", *columns]
+    rows = []
+    for profile in PROFILES:
+        scenarios = [s for s in run.scenarios if profile in s.profiles]
+        counts = run.counts(scenarios)
+        rows.append([profile, run.profile_result(profile) if scenarios else "not run",
+                     *(str(counts[c]) for c in columns)])
+    totals = run.counts()
+    rows.append(["all", run.verdict.value, *(str(totals[c]) for c in columns)])
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+             for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    bad = [s for s in run.scenarios if s.outcome in (Outcome.FAIL, Outcome.ERROR)]
+    for scenario in bad[:20]:
+        first = (scenario.message.splitlines() or [""])[0][:160]
+        lines.append(f"{scenario.outcome.value.upper():5}  {scenario.feature}: "
+                     f"{scenario.name}\n       {first}")
+    if len(bad) > 20:
+        lines.append(f"... and {len(bad) - 20} more (see the reports)")
+    return "\n".join(lines)
+
+
+def features_dir() -> Path:
+    import features
+
+    return Path(features.__file__).resolve().parent
+
+
+def exit_code(run: RunResult | None, pytest_status: int | pytest.ExitCode) -> int:
+    if run is None or not run.scenarios:
+        return EXIT_ERROR
+    if run.verdict is Outcome.FAIL:
+        return EXIT_FAIL
+    if run.verdict is Outcome.ERROR or int(pytest_status) not in (0, 1):
+        return EXIT_ERROR
+    return EXIT_PASS
+
+
+@dataclass
+class Listing:
+    """The scenarios a run would execute, grouped by feature (a pytest plugin)."""
+
+    out: TextIO
+    count: int = 0
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        by_feature: dict[str, list[str]] = {}
+        for item in session.items:
+            doc = getattr(getattr(item, "obj", None), "__doc__", "") or item.name
+            feature, _, scenario = doc.partition(": ")
+            tags = sorted({m.name for m in item.iter_markers()} & set(PROFILES))
+            label = item.name[item.name.find("["):] if "[" in item.name else ""
+            by_feature.setdefault(feature, []).append(
+                f"{scenario or feature}{' ' + label if label else ''}  [{', '.join(tags)}]")
+        for feature, scenarios in by_feature.items():
+            self.out.write(f"{Path(feature).name} ({len(scenarios)})\n")
+            self.out.writelines(f"  {line}\n" for line in scenarios)
+        self.count = len(session.items)
+
+
+def dry_run(settings: Settings, out: TextIO) -> int:
+    """List the scenarios the run would execute, by feature, without opening the target."""
+    listing = Listing(out)
+    status = pytest.main([str(features_dir()), "--collect-only", "-p", "no:terminal",
+                          "-p", "no:warnings", *settings.pytest_args()], plugins=[listing])
+    out.write(f"\n{listing.count} scenarios would run against {settings.target}"
+              f"{' (' + settings.target_file + ')' if settings.target_file else ''}, mode "
+              f"{settings.mode}; reports would go to {settings.report_dir}/. Scenarios that "
+              "need what the target lacks end 'not supported'.\n")
+    return EXIT_PASS if status in (0, pytest.ExitCode.NO_TESTS_COLLECTED) else EXIT_ERROR
+
+
+def certify(settings: Settings, out: TextIO = sys.stdout) -> int:
+    progress = Progress(out)
+    out.write(f"certifying {settings.target}"
+              f"{' ' + settings.target_file if settings.target_file else ''} "
+              f"(mode {settings.mode if settings.target == 'inprocess' else 'from the target'})"
+              "\n")
+    status = pytest.main([str(features_dir()), "-p", "no:terminal", "-p", "no:warnings",
+                          *settings.pytest_args()], plugins=[progress])
+    for error in progress.collect_errors:
+        out.write(f"collection error: {error}\n")
+    run = progress.result
+    if run is not None and run.scenarios:
+        out.write("\n" + summary_table(run) + "\n\n" + run.summary_line() + "\n")
+        out.write(f"reports: {Path(settings.report_dir).resolve()}/ (report.yaml, report.html, "
+                  "junit.xml, cucumber.json)\n")
+    else:
+        out.write(f"kfp-isolation: no scenario ran (pytest exit status {int(status)})\n")
+    return exit_code(run, status)
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser("certify", help="run the isolation features against a target and "
+                                            "write the reports",
+                            description=__doc__.split("\n\n")[1] if __doc__ else None)
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help=f"YAML settings (apiVersion {CONFIG_API_VERSION}, kind "
+                             f"{CONFIG_KIND}); {ENV_PREFIX}* variables and flags override it")
+    parser.add_argument("--target", choices=TARGET_KINDS, default=None,
+                        help="inprocess (default: the embedded emulator), url, cluster")
+    parser.add_argument("--target-file", default=None, metavar="FILE",
+                        help="the target file of a url or cluster target")
+    parser.add_argument("--mode", choices=[m.value for m in Mode], default=None,
+                        help="the in-process emulator's mode (default full-inside)")
+    parser.add_argument("--report-dir", default=None, metavar="DIR",
+                        help=f"where the reports go (default ./{DEFAULT_REPORT_DIR}/)")
+    parser.add_argument("--profile", dest="profiles", action="append", default=None,
+                        choices=list(PROFILES), help="only this profile (repeatable)")
+    parser.add_argument("--feature", dest="features", action="append", default=None,
+                        choices=list(FEATURES), help="only this feature (repeatable)")
+    parser.add_argument("--keep-tenants", action="store_true", default=None,
+                        help="leave the provisioned tenants on the target")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="list what would run; touch no target")
+    parser.set_defaults(func=cmd_certify)
+
+
+def cmd_certify(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(
+            args.config, target=args.target, target_file=args.target_file, mode=args.mode,
+            report_dir=args.report_dir,
+            profiles=tuple(args.profiles) if args.profiles else None,
+            features=tuple(args.features) if args.features else None,
+            keep_tenants=args.keep_tenants)
+    except ConfigError as exc:
+        print(f"kfp-isolation certify: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.dry_run:
+        return dry_run(settings, sys.stdout)
+    return certify(settings)

@@ -1,0 +1,1 @@
+"""The conformance suite's Gherkin features (shipped in the wheel; ``certify`` runs them)."""
