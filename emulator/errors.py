@@ -121,19 +121,31 @@ def unauthenticated(message: str, cause: str | None = None) -> KfpError:
     return KfpError(GrpcCode.UNAUTHENTICATED, message, internal)
 
 
-class UploadError(Exception):
-    """Errors of the multipart upload and artifact handlers: ``{error_message, error_details}``.
+# What Go's ``%+v`` of a github.com/pkg/errors error adds after its message: the stack where it
+# was made.  The handler's frame stands for it (the emulator has no Go stack to show).
+UPLOAD_STACK = ("github.com/kubeflow/pipelines/backend/src/apiserver/server."
+                "(*PipelineUploadServer).uploadPipeline\n"
+                "\t/go/src/github.com/kubeflow/pipelines/backend/src/apiserver/server/"
+                "pipeline_upload_server.go")
 
+
+class UploadError(Exception):
+    """Errors of the multipart upload handlers: ``{error_message, error_details}``.
+
+    Since KFP 2.15 (kubeflow/pipelines#12295) the handlers answer ``errors.New(<message>)``
+    and only log the cause: ``error_details`` is the message and a stack trace, never the
+    authorization error or the store's.  ``cause`` is kept for the emulator's own diagnostics.
     ``plain_text`` reproduces the handlers that answer with ``http.Error`` (text/plain body).
     """
 
-    def __init__(self, status: int, message: str, details: str | None = None, *,
+    def __init__(self, status: int, message: str, cause: str | None = None, *,
                  plain_text: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.details = details if details is not None else message
+        self.cause = cause or ""
         self.plain_text = plain_text
 
     def body(self) -> dict[str, str]:
-        return {"error_message": self.message, "error_details": self.details}
+        return {"error_message": self.message,
+                "error_details": f"{self.message}\n{UPLOAD_STACK}"}

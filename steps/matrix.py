@@ -160,18 +160,13 @@ def call_is(world: World, expected: str) -> None:
         if not accepted:
             oracles.succeeded(response)
         return
-    if expected == DENIED:
-        identity = world.cast.identity(world.actor)
-        if probe.upload:
-            oracles.upload_denied(response, identity, probe.upload)
-        else:
-            oracles.denied(response, identity)
+    gateway = world.door == "gateway" and world.connection.mode.multiuser
+    if probe.upload and (expected == DENIED or not gateway):
+        oracles.upload_refused(response, probe.upload)
+    elif expected == DENIED:
+        oracles.denied(response, world.cast.identity(world.actor))
     else:
-        gateway = world.door == "gateway" and world.connection.mode.multiuser
-        if probe.upload and not gateway:
-            oracles.upload_unauthenticated(response, probe.upload)
-        else:
-            oracles.unauthenticated(response, gateway=gateway)
+        oracles.unauthenticated(response, gateway=gateway)
     _nothing_changed(world, probe)
 
 

@@ -128,7 +128,10 @@ def test_shared_upload_needs_rights_in_the_system_namespace(
     assert info.value.status == 400
     body = error_body(info.value)
     assert body["error_message"] == "Failed to create a pipeline"
-    assert "Namespace:kubeflow,Verb:create" in body["error_details"]
+    # KFP >= 2.15 only logs the cause (kubeflow/pipelines#12295).
+    assert "Namespace:kubeflow" not in body["error_details"]
+    assert not [p for p in owner.list_pipelines(page_size=100).pipelines or []
+                if p.display_name == "unauthorized-shared"]
 
 
 def test_list_runs_by_experiment_and_by_namespace(owner: kfp.Client, workspace: Workspace,
@@ -216,8 +219,7 @@ def test_intruder_cannot_touch_alice_pipelines(owner: kfp.Client, intruder: Call
     assert info.value.status == 400
     body = error_body(info.value)
     assert body["error_message"] == "Failed to create a pipeline"
-    assert f"User '{intruder.identity}' is not authorized" in body["error_details"]
-    assert "Namespace:alice,Verb:create" in body["error_details"]
+    assert "not authorized" not in body["error_details"]  # only logged since KFP 2.15
     assert owner.list_pipelines(namespace=OWNER_NAMESPACE).total_size == 1
 
 
