@@ -275,7 +275,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Write the reports once every scenario ended and the tenants are gone."""
     report_dir = session.config.getoption("kfp_report_dir")
-    if report_dir:
+    if report_dir and not session.config.getoption("collectonly"):
         session.config.stash[_WRITTEN] = write_reports(run_result(session.config),
                                                        Path(report_dir))
 

@@ -6,7 +6,7 @@ real cluster::
     apiVersion: kfp-isolation/v1
     kind: Target
     name: emulator
-    mode: full-outside            # full|standalone - inside|outside
+    mode: full-outside            # full|standalone - inside|outside; absent or auto: detected
     kfp:
       direct: http://127.0.0.1:8888          # ml-pipeline.kubeflow:8888, headers trusted
       gateway: http://127.0.0.1:8080/pipeline  # the KFP host behind the ingress gateway
@@ -35,6 +35,7 @@ from emulator.modes import Mode
 API_VERSION = "kfp-isolation/v1"
 KIND = "Target"
 REDACTED = "<redacted>"
+AUTO = "auto"
 
 
 class TargetError(ValueError):
@@ -62,7 +63,7 @@ class LoginUser:
 @dataclass(frozen=True)
 class Target:
     name: str
-    mode: Mode
+    mode: Mode | None  # None: detect it (conformance.detection)
     kfp_direct: str = ""
     kfp_gateway: str = ""
     gateway: str = ""
@@ -74,6 +75,8 @@ class Target:
     @property
     def kfp_host(self) -> str:
         """The KFP host a client of this target's mode uses."""
+        if self.mode is None:
+            return self.kfp_direct or self.kfp_gateway
         return self.kfp_direct if self.mode.access == "inside" else self.kfp_gateway
 
     @property
@@ -93,7 +96,7 @@ class Target:
             "apiVersion": API_VERSION,
             "kind": KIND,
             "name": self.name,
-            "mode": self.mode.value,
+            "mode": self.mode.value if self.mode else AUTO,
             "kfp": {k: v for k, v in (("direct", self.kfp_direct),
                                        ("gateway", self.kfp_gateway)) if v},
         }
@@ -132,10 +135,11 @@ class Target:
             raise TargetError(f"{where}: expected a mapping at the top level")
         if data.get("apiVersion") != API_VERSION or data.get("kind") != KIND:
             raise TargetError(f"{where}: expected apiVersion {API_VERSION} and kind {KIND}")
+        declared = data.get("mode") or AUTO
         try:
-            mode = Mode(data.get("mode"))
+            mode = None if declared == AUTO else Mode(declared)
         except ValueError:
-            raise TargetError(f"{where}: mode must be one of "
+            raise TargetError(f"{where}: mode must be {AUTO} or one of "
                               f"{', '.join(m.value for m in Mode)}") from None
         kfp = data.get("kfp") or {}
         if not isinstance(kfp, dict) or not (kfp.get("direct") or kfp.get("gateway")):
@@ -157,7 +161,7 @@ class Target:
             emulator_controls=str(emulator.get("controls") or "") if isinstance(emulator, dict)
             else "",
             extra={k: v for k, v in data.items() if k not in known})
-        if not target.kfp_host:
+        if mode is not None and not target.kfp_host:
             raise TargetError(f"{where}: mode {mode.value} needs the kfp "
                               f"{'direct' if mode.access == 'inside' else 'gateway'} URL")
         return target

@@ -23,6 +23,7 @@ from pathlib import Path
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from conformance.detection import resolve
 from conformance.login import login_cookies
 from conformance.provisioning import EDITOR_SA, request_token
 from conformance.target import LoginUser, Target, TargetError
@@ -68,6 +69,8 @@ class Connection:
 
     @property
     def mode(self) -> Mode:
+        if self.target.mode is None:
+            raise TargetError(f"target {self.target.name}: its mode was not resolved")
         return self.target.mode
 
     def session(self, caller: Caller, *, outside: bool | None = None) -> IdentitySession:
@@ -162,7 +165,9 @@ def describe_emulator(server: EmulatorServer, kubeconfig: Path | None) -> Target
 
 @contextlib.contextmanager
 def connect(target: Target) -> Iterator[Connection]:
-    """A connection to a running target (``url`` or ``cluster``)."""
+    """A connection to a running target (``url`` or ``cluster``), its mode detected or
+    confirmed from the deployment's own answers first."""
+    target = resolve(target)
     api = kube_client(target.kubeconfig)
     connection = Connection(target, api)
     try:

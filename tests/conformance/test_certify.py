@@ -1,0 +1,145 @@
+"""``kfp-isolation certify``: settings, exit codes, the four reports, nothing secret in them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conformance.certify import ConfigError, Settings, load_settings
+from conformance.report import validate_report
+
+CLI = [sys.executable, "-m", "conformance.cli"]
+
+
+def certify(*args: str, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([*CLI, "certify", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, cwd=cwd, check=False, timeout=300)
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+def test_settings_file_then_environment_then_flags(tmp_path: Path) -> None:
+    config = tmp_path / "certify.yaml"
+    config.write_text(yaml.safe_dump({
+        "apiVersion": "kfp-isolation/v1", "kind": "Certification", "target": "cluster",
+        "targetFile": "cluster.yaml", "reportDir": "from-file", "profiles": ["core"],
+        "keepTenants": True}))
+    settings = load_settings(config, environ={})
+    assert settings == Settings(target="cluster", target_file=str(tmp_path / "cluster.yaml"),
+                                report_dir="from-file", profiles=("core",), keep_tenants=True)
+    env = {"KFP_ISOLATION_REPORT_DIR": "from-env", "KFP_ISOLATION_PROFILES": "core,roles",
+           "KFP_ISOLATION_KEEP_TENANTS": "false"}
+    settings = load_settings(config, environ=env)
+    assert (settings.report_dir, settings.profiles, settings.keep_tenants) == \
+        ("from-env", ("core", "roles"), False)
+    settings = load_settings(config, environ=env, report_dir="from-flag", target="inprocess",
+                             profiles=None)
+    assert (settings.report_dir, settings.target, settings.profiles) == \
+        ("from-flag", "inprocess", ("core", "roles"))
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ({"apiVersion": "v0", "kind": "Certification"}, "expected apiVersion"),
+    ({"apiVersion": "kfp-isolation/v1", "kind": "Certification", "target": "moon"},
+     "target must be one of"),
+    ({"apiVersion": "kfp-isolation/v1", "kind": "Certification", "target": "url"},
+     "needs a target file"),
+    ({"apiVersion": "kfp-isolation/v1", "kind": "Certification", "profiles": ["gold"]},
+     "unknown profile"),
+    ({"apiVersion": "kfp-isolation/v1", "kind": "Certification", "keepTenants": "maybe"},
+     "keepTenants is true or false"),
+    ({"apiVersion": "kfp-isolation/v1", "kind": "Certification", "colour": "red"},
+     "unknown keys colour"),
+])
+def test_bad_settings_are_named(tmp_path: Path, content: dict[str, object],
+                                message: str) -> None:
+    config = tmp_path / "certify.yaml"
+    config.write_text(yaml.safe_dump(content))
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config, environ={})
+
+
+def test_bad_settings_exit_2_without_running(tmp_path: Path) -> None:
+    done = certify("--target", "url", "--report-dir", str(tmp_path / "r"))
+    assert done.returncode == 2
+    assert "needs a target file" in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+# -- runs --------------------------------------------------------------------------------------
+
+def test_a_passing_run_writes_four_valid_reports_without_secrets(tmp_path: Path) -> None:
+    done = certify("--feature", "identity", "--feature", "experiments",
+                   "--report-dir", str(tmp_path / "report"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "identity.feature:" in done.stdout and "experiments.feature:" in done.stdout
+    assert ": PASS" in done.stdout
+    files = {p.name for p in (tmp_path / "report").iterdir()}
+    assert files == {"report.yaml", "report.html", "junit.xml", "cucumber.json"}
+    assert validate_report(tmp_path / "report" / "report.yaml") == []
+    report = yaml.safe_load((tmp_path / "report" / "report.yaml").read_text())
+    assert report["summary"]["verdict"] == "pass"
+    assert report["summary"]["counts"]["pass"] == len(report["features"]["supported"]) * 0 + \
+        sum(p["statistics"]["pass"] for p in report["profiles"] if p["name"] == "core")
+    # The in-process cast signs in with generated passwords: none reaches any output.
+    users = report["target"]["users"]
+    assert users and {u["password"] for u in users} == {"<redacted>"}
+    texts = [done.stdout, done.stderr] + [p.read_text() for p in (tmp_path / "report").iterdir()]
+    for text in texts:
+        assert "Bearer ey" not in text
+        assert "oauth2_proxy_kubeflow=" not in text or "<redacted>" in text
+    assert json.loads((tmp_path / "report" / "cucumber.json").read_text())
+
+
+def test_a_violated_guarantee_exits_1_and_names_the_scenario(tmp_path: Path) -> None:
+    done = certify("--feature", "experiments", "--report-dir", str(tmp_path / "r"),
+                   env={"KFP_ISOLATION_UNGUARD": "ExperimentService_GetExperiment"})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL" in done.stdout and "may not read alice's experiments" in done.stdout
+    report = yaml.safe_load((tmp_path / "r" / "report.yaml").read_text())
+    assert report["summary"]["verdict"] == "fail"
+    assert report["failures"] and all(f["outcome"] == "fail" for f in report["failures"])
+    assert any(e["status"] == 200 for f in report["failures"] for e in f["exchanges"])
+
+
+def test_an_unreachable_target_is_an_error_not_a_failure(tmp_path: Path) -> None:
+    target = tmp_path / "target.yaml"
+    target.write_text(yaml.safe_dump({
+        "apiVersion": "kfp-isolation/v1", "kind": "Target", "name": "gone",
+        "mode": "full-inside", "kfp": {"direct": "http://127.0.0.1:9"},
+        "kubeconfig": str(tmp_path / "missing-kubeconfig")}))
+    done = certify("--target", "cluster", "--target-file", str(target), "--feature",
+                   "identity", "--report-dir", str(tmp_path / "r"))
+    assert done.returncode == 2, done.stdout + done.stderr
+    report = yaml.safe_load((tmp_path / "r" / "report.yaml").read_text())
+    assert report["summary"]["verdict"] == "error"
+    assert report["summary"]["counts"]["fail"] == 0
+    assert report["summary"]["counts"]["error"] > 0
+
+
+def test_dry_run_lists_scenarios_and_touches_nothing(tmp_path: Path) -> None:
+    done = certify("--dry-run", "--target", "cluster", "--target-file",
+                   str(tmp_path / "nowhere.yaml"), "--feature", "identity",
+                   "--report-dir", str(tmp_path / "r"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "identity.feature (5)" in done.stdout
+    assert "A request without identity is refused" in done.stdout
+    assert "5 scenarios would run against cluster" in done.stdout
+    assert not (tmp_path / "r").exists()
+
+
+def test_validate_report_command(tmp_path: Path) -> None:
+    broken = tmp_path / "report.yaml"
+    broken.write_text("apiVersion: kfp-isolation/v1\nkind: ConformanceReport\n")
+    done = subprocess.run([*CLI, "validate-report", str(broken)], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 1
+    assert "report.yaml:" in done.stderr
