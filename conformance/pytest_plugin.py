@@ -76,6 +76,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write report.yaml, report.html, junit.xml and cucumber.json here")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--kfp-unguard``, the matrix scenarios of the unguarded operations run first (the
+    rest of the suite still runs after them): a sensitivity run that stops at its first
+    failure then stops early."""
+    unguarded: frozenset[str] = config.stash.get(_UNGUARDED, frozenset())
+    if not unguarded:
+        return
+    names = {matrix.scenario_id(p) for p in matrix.PROBES if p.key in unguarded}
+
+    def first(item: pytest.Item) -> bool:
+        doc = getattr(getattr(item, "obj", None), "__doc__", "") or ""
+        return doc.partition(": ")[2].removesuffix(" as <identity>") in names
+    items.sort(key=lambda item: not first(item))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in markers().items():
         config.addinivalue_line("markers", f"{name}: {text}")

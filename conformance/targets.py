@@ -174,7 +174,14 @@ def connect(target: Target) -> Iterator[Connection]:
         yield connection
     finally:
         connection.close_sessions()
-        api.close()
+        close_client(api)
+
+
+def close_client(api: k8s.ApiClient) -> None:
+    """Close the client and its kept-alive connections (``ApiClient.close`` keeps them: a
+    server then waits on them when it shuts down)."""
+    api.close()
+    api.rest_client.pool_manager.clear()
 
 
 @contextlib.contextmanager

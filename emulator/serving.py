@@ -27,6 +27,7 @@ from emulator.kube.kubeconfig import write_kubeconfig
 from emulator.modes import Listener
 
 READY_TIMEOUT_SECONDS = 10.0
+GRACEFUL_SHUTDOWN_SECONDS = 0.25
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -78,11 +79,15 @@ class EmulatorServer:
         # The Kubernetes API speaks TLS (kubectl sends credentials only over https), with a
         # self-signed serving certificate.
         self.kube_cert = serving_cert(host)
-        # One uvicorn server per listener, all on one event loop (see _serve).
+        # One uvicorn server per listener, all on one event loop (see _serve).  Requests take
+        # milliseconds; what a shutdown waits on is idle TLS keep-alive connections whose
+        # client never answers the close_notify, so the wait is short.
         self._servers = {
             listener: uvicorn.Server(uvicorn.Config(
                 apps[listener], log_level=log_level, access_log=False, lifespan="off",
-                loop="auto", http="auto", timeout_graceful_shutdown=2,
+                loop="auto", http="auto",
+                # typed int by uvicorn, used as asyncio.wait_for's timeout: a float works
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,  # type: ignore[arg-type]
                 ssl_context_factory=(self._kube_tls if listener is Listener.KUBE else None)))
             for listener in self._sockets
         }

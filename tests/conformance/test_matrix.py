@@ -1,0 +1,89 @@
+"""The operation x identity matrix: current with the swagger files, faithful to the RBAC table,
+and complete: every operation the emulator authorizes is probed, and every probe reaches the
+authorization it claims."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance import matrix
+from conformance.matrix import ALLOWED, DENIED, IDENTITIES, UNAUTHENTICATED
+
+pytest_plugins = ["pytester"]
+
+FEATURES = Path(__file__).resolve().parents[2] / "features"
+
+
+def identity(kind: str) -> matrix.Identity:
+    return next(i for i in IDENTITIES if i.kind == kind)
+
+
+def test_the_committed_feature_is_current() -> None:
+    operations = matrix.swagger_operations()
+    assert matrix.unclassified(operations) == []
+    assert matrix.FEATURE_FILE.read_text() == matrix.render_feature(operations), \
+        "features/api_matrix.feature is stale: run python -m conformance.matrix"
+
+
+def test_every_swagger_operation_is_probed_or_explained() -> None:
+    operations = matrix.swagger_operations()
+    listed = {(p.api, p.operation_id) for p in (*matrix.PROBES, *matrix.NOT_PROBED)}
+    assert {(op.api, op.operation_id) for op in operations} <= listed
+    assert len(matrix.PROBES) >= 70
+    broken = [*operations[:1]]
+    wrong = matrix.SwaggerOperation(broken[0].api, broken[0].operation_id, "PUT", "/elsewhere")
+    assert matrix.unclassified([wrong]), "a probe disagreeing with the swagger goes unnoticed"
+    unknown = matrix.SwaggerOperation("v2beta1", "NewService_DoIt", "GET", "/apis/v2beta1/x")
+    assert matrix.unclassified([unknown]), "a new swagger operation goes unnoticed"
+
+
+@pytest.mark.parametrize(("operation", "kind", "expected"), [
+    ("RunService_GetRun", "view contributor", ALLOWED),  # kubeflow-view: runs get
+    ("RunService_ArchiveRun", "view contributor", DENIED),
+    ("RunService_GetRun", "custom role", DENIED),  # experiment-reader: experiments only
+    ("ExperimentService_ListExperiments", "custom role", ALLOWED),
+    ("ExperimentService_DeleteExperiment", "custom role", DENIED),
+    ("AuthService_AuthorizeV1", "view contributor", ALLOWED),  # viewers: get for kubeflow-view
+    ("ReportService_ReportWorkflow", "owner", DENIED),  # cluster-wide: the persistence agent
+    ("ReportService_ReportWorkflow", "admin", ALLOWED),
+    ("JobService_EnableJob", "namespace service account", ALLOWED),  # default-editor: edit
+    ("PipelineService_DeletePipelineV1", "other service account", DENIED),
+    ("UploadPipeline (v2beta1)", "anonymous", UNAUTHENTICATED),
+])
+def test_expectations_follow_the_rbac_model(operation: str, kind: str, expected: str) -> None:
+    assert matrix.probe_named(operation).expected(identity(kind)) == expected
+
+
+def test_operation_keys_match_the_emulator_routes() -> None:
+    from emulator.http.routing import operation_key
+
+    assert operation_key("patch", "/apis/v2beta1/pipelines/{pipeline_version.pipeline_id}"
+                                  "/versions/{pipeline_version.pipeline_version_id}") == \
+        "PATCH /apis/v2beta1/pipelines/{}/versions/{}"
+    assert len({p.key for p in matrix.PROBES}) == len(matrix.PROBES)
+
+
+def test_the_probes_are_exactly_the_operations_that_ask_for_authorization(
+        pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """Run the matrix against an emulator we hold: the operations that consulted the
+    authorizer are the probed ones, no more (an unprobed guarded operation could lose its
+    check unnoticed) and no fewer (a probe that never reaches authorization proves nothing)."""
+    from conformance.targets import describe_emulator
+    from emulator.core import Emulator
+    from emulator.serving import EmulatorServer
+
+    emulator = Emulator(profiles=[])
+    with EmulatorServer(emulator) as server:
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
+        target = describe_emulator(server, kubeconfig).dump(tmp_path / "target.yaml")
+        result = pytester.inline_run(str(FEATURES), "-p", "no:cacheprovider", "-m",
+                                     "api-matrix", "--kfp-target", "url",
+                                     "--kfp-target-file", str(target))
+    passed, _, failed = result.listoutcomes()
+    assert not failed and len(passed) == len(matrix.PROBES) * len(IDENTITIES)
+    consulted = emulator.kfp.state.access.consulted
+    assert consulted == {p.key for p in matrix.PROBES}, (
+        sorted(consulted - {p.key for p in matrix.PROBES}),
+        sorted({p.key for p in matrix.PROBES} - consulted))
