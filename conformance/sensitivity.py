@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,13 +80,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = args.operations or [scenario_id(p) for p in PROBES]
     started = time.monotonic()
+    verdicts = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        verdicts = list(pool.map(lambda name: check(name, args.mode), names))
+        futures = [pool.submit(check, name, args.mode) for name in names]
+        for done in as_completed(futures):
+            verdict = done.result()
+            verdicts.append(verdict)
+            mark = "detected" if verdict.detected else "MISSED"
+            print(f"[{len(verdicts):>3}/{len(names)}] {mark:9} {verdict.operation:50} "
+                  f"{verdict.failures} fail, {verdict.errors} error, {verdict.seconds:5.1f} s",
+                  flush=True)
     missed = [v for v in verdicts if not v.detected]
-    for verdict in verdicts:
-        mark = "detected" if verdict.detected else "MISSED"
-        print(f"{mark:9} {verdict.operation:50} {verdict.failures} fail, "
-              f"{verdict.errors} error, {verdict.seconds:5.1f} s")
     for verdict in missed:
         print(f"\n--- {verdict.operation}: no failing scenario ---\n{verdict.tail}")
     print(f"\nsensitivity: {len(verdicts) - len(missed)}/{len(verdicts)} operations detected "

@@ -143,3 +143,47 @@ def test_validate_report_command(tmp_path: Path) -> None:
                           text=True, check=False)
     assert done.returncode == 1
     assert "report.yaml:" in done.stderr
+
+
+def test_the_same_run_over_http_gives_the_same_results(tmp_path: Path) -> None:
+    """``--target url`` against a served emulator ends every scenario as the embedded one."""
+    import os
+    import time
+
+    target = tmp_path / "target.yaml"
+    server = subprocess.Popen([*CLI, "serve", "--port", "0", "--gateway-port", "0",
+                               "--kube-port", "0", "--write-target", str(target)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ})
+    try:
+        deadline = time.monotonic() + 30
+        while not target.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert target.exists(), "serve wrote no target file"
+        selection = ("--feature", "identity", "--feature", "experiments", "--feature",
+                     "deployment-mode")
+        embedded = certify(*selection, "--report-dir", str(tmp_path / "embedded"))
+        served = certify(*selection, "--target", "url", "--target-file", str(target),
+                         "--report-dir", str(tmp_path / "served"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert (embedded.returncode, served.returncode) == (0, 0), served.stdout + served.stderr
+
+    def outcomes(folder: str) -> dict[str, str]:
+        """Each scenario (junit test case) and how it ended."""
+        import xml.etree.ElementTree as ET
+
+        root = ET.parse(tmp_path / folder / "junit.xml").getroot()
+        return {f"{case.get('classname')}: {case.get('name')}":
+                next((child.tag for child in case
+                      if child.tag in ("failure", "error", "skipped")), "passed")
+                for case in root.iter("testcase")}
+
+    def counts(folder: str) -> dict[str, int]:
+        report = yaml.safe_load((tmp_path / folder / "report.yaml").read_text())
+        return dict(report["summary"]["counts"])
+
+    assert outcomes("embedded") == outcomes("served")
+    assert len(outcomes("served")) > 40
+    assert counts("embedded") == counts("served")
