@@ -105,8 +105,8 @@ class RunService:
         experiment = self.state.experiments.get(experiment_id)
         if experiment is None:
             raise not_found("Experiment", experiment_id)
-        if self.state.config.multiuser and namespace and not is_empty_namespace(namespace) \
-                and experiment.namespace != namespace:
+        # Compared as given, in both modes: "-" is no wildcard here (resource_manager.go).
+        if namespace and experiment.namespace != namespace:
             raise invalid_input(f"Experiment {experiment_id} belongs to namespace "
                                 f"'{experiment.namespace}' instead of '{namespace}'")
         return experiment

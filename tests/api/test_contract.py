@@ -379,6 +379,12 @@ def test_v1beta1_every_operation_matches_the_swagger(kfp_env: KfpTestEnv,
                   "name": "wrong-ns", "pipeline_spec": {"pipeline_manifest": "{}"},
                   "resource_references": [{"key": {"type": "EXPERIMENT", "id": eid},
                                            "relationship": "OWNER"}, namespace_ref("bob")]})
+    # "-" is no wildcard here: GetValidExperimentNamespacePair compares the value as given.
+    api.error("POST", f"{v1}/runs", 400, 3,
+              f"Experiment {eid} belongs to namespace '{NS}' instead of '-'", json={
+                  "name": "dash-ns", "pipeline_spec": {"pipeline_manifest": "{}"},
+                  "resource_references": [{"key": {"type": "EXPERIMENT", "id": eid},
+                                           "relationship": "OWNER"}, namespace_ref("-")]})
     listed = api.call("GET", f"{v1}/runs", params={"resource_reference_key.type": "EXPERIMENT",
                                                     "resource_reference_key.id": eid})
     assert listed["total_size"] == 2
