@@ -187,3 +187,44 @@ def test_the_same_run_over_http_gives_the_same_results(tmp_path: Path) -> None:
     assert outcomes("embedded") == outcomes("served")
     assert len(outcomes("served")) > 40
     assert counts("embedded") == counts("served")
+
+
+def test_the_cluster_target_against_the_emulators_surfaces(tmp_path: Path) -> None:
+    """What an operator writes for a real cluster (no emulator controls, mode left to
+    detection), pointed at a served emulator's Kubernetes API and gateway: the scenarios pass,
+    the clock-driven one is not supported, and the mode is detected."""
+    import os
+    import time
+
+    served = tmp_path / "served.yaml"
+    setup = tmp_path / "setup.yaml"  # Dex static users for the whole cast, as on a cluster
+    setup.write_text(yaml.safe_dump({"users": ["rita@example.com", "ada@example.com"]}))
+    server = subprocess.Popen([*CLI, "serve", "--port", "0", "--gateway-port", "0",
+                               "--kube-port", "0", "--mode", "full-outside",
+                               "--setup", str(setup), "--write-target", str(served)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ})
+    try:
+        deadline = time.monotonic() + 30
+        while not served.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        described = yaml.safe_load(served.read_text())
+        cluster = {key: value for key, value in described.items()
+                   if key not in ("emulator", "mode")}
+        cluster["kfp"] = {"gateway": described["kfp"]["gateway"]}  # outside: the gateway only
+        cluster["name"] = "a-cluster"
+        target = tmp_path / "cluster.yaml"
+        target.write_text(yaml.safe_dump(cluster))
+        done = certify("--target", "cluster", "--target-file", str(target), "--feature",
+                       "access-changes", "--feature", "identity", "--feature", "experiments",
+                       "--report-dir", str(tmp_path / "r"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = yaml.safe_load((tmp_path / "r" / "report.yaml").read_text())
+    assert report["kfp"]["mode"] == "full-outside"  # detected: a login proxy, no direct door
+    counts = report["summary"]["counts"]
+    assert counts["pass"] > 40 and counts["fail"] == counts["error"] == 0
+    unsupported = {s["name"]: s["reason"] for s in report["skipped"]}
+    assert any("emulator's controls" in reason for reason in unsupported.values()), unsupported
