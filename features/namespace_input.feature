@@ -57,15 +57,16 @@ Feature: The REST API's namespace input and its 400 answers
     And the refusal names the namespace of alice
 
   Scenario Outline: The v1beta1 experiment list refuses a <type> reference key
+    The message names the server's own name of the type (model.ResourceType), not the API's.
     When alice sends GET /apis/v1beta1/experiments?resource_reference_key.type=NAMESPACE&resource_reference_key.id={namespace:alice}
     Then the listed experiments are exactly "plans"
     When alice sends GET /apis/v1beta1/experiments?resource_reference_key.type=<type>&resource_reference_key.id=<id>
-    Then the request fails with 400 "Failed to list v1beta1 experiment due to invalid resource reference key. It must be of type 'Namespace' and contain an existing or empty namespace, but you provided <id> of type <type>"
+    Then the request fails with 400 "Failed to list v1beta1 experiment due to invalid resource reference key. It must be of type 'Namespace' and contain an existing or empty namespace, but you provided <id> of type <model type>"
 
     Examples:
-      | type       | id                    |
-      | EXPERIMENT | {experiment:plans}    |
-      | JOB        | {recurringrun:paused} |
+      | type       | model type | id                    |
+      | EXPERIMENT | Experiment | {experiment:plans}    |
+      | JOB        | Job        | {recurringrun:paused} |
 
   Scenario Outline: The experiment, not the namespace parameter, decides where <what> are listed
     When bob lists <what> in bob

@@ -35,6 +35,11 @@ from emulator.kfp.server import KfpApiServer
 from emulator.modes import MODE_HEADER
 
 API = "v1beta1"
+# The server's model.ResourceType of each v1 API type (api_converter.go:toModelResourceTypeV1):
+# what its messages print when they format a reference key.
+MODEL_RESOURCE_TYPES = {"NAMESPACE": "Namespace", "EXPERIMENT": "Experiment",
+                        "PIPELINE": "pipeline", "PIPELINE_VERSION": "PipelineVersion",
+                        "JOB": "Job"}
 PREFIX = "/apis/v1beta1"
 
 
@@ -120,8 +125,8 @@ def register(router: Router, server: KfpApiServer) -> None:
                 raise invalid_input(
                     "Failed to list v1beta1 experiment due to invalid resource reference key. It "
                     "must be of type 'Namespace' and contain an existing or empty namespace, but "
-                    f"you provided {ref_id} of type {kind}").wrap("List v1beta1 experiments "
-                                                                  "failed")
+                    f"you provided {ref_id} of type {MODEL_RESOURCE_TYPES.get(kind, kind)}"
+                ).wrap("List v1beta1 experiments failed")
             return experiments.list(creds, ref_id, **list_args(request, API))
         return await guarded(server, operation,
                              lambda page: page_of("experiments", page, wire.experiment))
@@ -293,7 +298,8 @@ def register(router: Router, server: KfpApiServer) -> None:
             if kind not in (None, "NAMESPACE"):
                 raise invalid_input(
                     "Failed to list pipelines (v1beta1) due to invalid resource references for "
-                    f"pipelines: {kind} {ref_id}").wrap("Failed to list v1beta1 pipelines")
+                    f"pipelines: &{{{MODEL_RESOURCE_TYPES.get(kind, kind)} {ref_id}}}"
+                ).wrap("Failed to list v1beta1 pipelines")
             return pipelines.list(creds, ref_id, **list_args(request, API))
         return await guarded(server, operation,
                              lambda page: page_of("pipelines", page, render_pipeline))

@@ -315,7 +315,7 @@ def test_v1beta1_every_operation_matches_the_swagger(kfp_env: KfpTestEnv,
     api.error("GET", f"{v1}/experiments", 400, 3,
               "Failed to list v1beta1 experiment due to invalid resource reference key. It "
               "must be of type 'Namespace' and contain an existing or empty namespace, but you "
-              f"provided {eid} of type EXPERIMENT",
+              f"provided {eid} of type Experiment",  # the model's type name
               params={"resource_reference_key.type": "EXPERIMENT",
                       "resource_reference_key.id": eid})
 
