@@ -354,6 +354,13 @@ def _probes() -> list[Probe]:
         # Served by the real server but absent from the v1beta1 swagger (spec section 3.6).
         p(v1, "AuthService_AuthorizeV1", "GET", f"{_V1}/auth", "viewers", "get", "",
           f"{_V1}/auth?namespace={{namespace:alice}}&resources=VIEWERS&verb=GET"),
+        p(v1, "ReportService_ReportScheduledWorkflowV1", "POST", f"{_V1}/scheduledworkflows",
+          "scheduledworkflows", "report", "", f"{_V1}/scheduledworkflows",
+          json.dumps(_report_manifest("ScheduledWorkflow")),
+          also_allowed=((400, ""),), cluster_wide=True),
+        p(v1, "ReportService_ReportWorkflowV1", "POST", f"{_V1}/workflows", "workflows",
+          "report", "", f"{_V1}/workflows", json.dumps(_report_manifest("Workflow")),
+          also_allowed=((400, "missing the Run ID label"),), cluster_wide=True),
     ]
 
 

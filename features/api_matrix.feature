@@ -1665,3 +1665,49 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+
+  Scenario Outline: ReportService_ReportScheduledWorkflowV1 as <identity>
+    # POST /apis/v1beta1/scheduledworkflows -> SAR report scheduledworkflows (cluster-wide)
+    Given alice's objects for ReportService_ReportScheduledWorkflowV1
+    When <actor> calls ReportService_ReportScheduledWorkflowV1
+    Then the call is <expected>
+
+    @core
+    Examples: owners, strangers, anonymous, service accounts, admins
+      | identity                  | actor                   | expected        |
+      | owner                     | alice                   | denied          |
+      | stranger                  | bob                     | denied          |
+      | anonymous                 | anonymous               | unauthenticated |
+      | namespace service account | alice's service account | denied          |
+      | other service account     | bob's service account   | denied          |
+      | admin                     | an admin                | allowed         |
+
+    @roles
+    Examples: contributors and custom roles
+      | identity                  | actor                   | expected        |
+      | edit contributor          | carol                   | denied          |
+      | view contributor          | victor                  | denied          |
+      | custom role               | rita                    | denied          |
+
+  Scenario Outline: ReportService_ReportWorkflowV1 as <identity>
+    # POST /apis/v1beta1/workflows -> SAR report workflows (cluster-wide)
+    Given alice's objects for ReportService_ReportWorkflowV1
+    When <actor> calls ReportService_ReportWorkflowV1
+    Then the call is <expected>
+
+    @core
+    Examples: owners, strangers, anonymous, service accounts, admins
+      | identity                  | actor                   | expected        |
+      | owner                     | alice                   | denied          |
+      | stranger                  | bob                     | denied          |
+      | anonymous                 | anonymous               | unauthenticated |
+      | namespace service account | alice's service account | denied          |
+      | other service account     | bob's service account   | denied          |
+      | admin                     | an admin                | allowed         |
+
+    @roles
+    Examples: contributors and custom roles
+      | identity                  | actor                   | expected        |
+      | edit contributor          | carol                   | denied          |
+      | view contributor          | victor                  | denied          |
+      | custom role               | rita                    | denied          |

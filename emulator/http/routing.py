@@ -66,6 +66,11 @@ class Router:
         else:
             self._literal.setdefault(literal, []).append(route)
 
+    def operations(self) -> set[str]:
+        """Every operation routed here, by its key."""
+        return {route.operation for bucket in (*self._literal.values(), *self._fallback.values())
+                for route in bucket}
+
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         """The route, its parameters, and whether the path matched under another method."""
         path_matched = False
