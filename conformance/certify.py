@@ -49,6 +49,9 @@ class Settings:
     profiles: tuple[str, ...] = ()  # empty: every profile
     features: tuple[str, ...] = ()  # empty: every feature
     keep_tenants: bool = False
+    # A fault for demonstrations and the sensitivity check: operations of the in-process
+    # emulator that skip authorization.  A flag only, stated in the report's configuration.
+    unguarded: tuple[str, ...] = ()
 
     # config file key / environment variable (after the prefix) of each field
     NAMES = {"target": ("target", "TARGET"), "target_file": ("targetFile", "TARGET_FILE"),
@@ -65,6 +68,8 @@ class Settings:
                               f"{ENV_PREFIX}TARGET_FILE or targetFile)")
         if self.mode not in {m.value for m in Mode}:
             raise ConfigError(f"mode must be one of {', '.join(m.value for m in Mode)}")
+        if self.unguarded and self.target != "inprocess":
+            raise ConfigError("--unguard switches the in-process emulator only")
         for kind, names, known in (("profile", self.profiles, PROFILES),
                                    ("feature", self.features, FEATURES)):
             unknown = [n for n in names if n not in known]
@@ -74,10 +79,13 @@ class Settings:
         return self
 
     def pytest_args(self) -> list[str]:
-        args = ["--kfp-target", self.target, "--kfp-mode", self.mode,
-                "--kfp-report-dir", self.report_dir]
+        args = ["--kfp-target", self.target, "--kfp-report-dir", self.report_dir]
+        if self.target == "inprocess":  # elsewhere the target file or detection says
+            args += ["--kfp-mode", self.mode]
         if self.target_file:
             args += ["--kfp-target-file", self.target_file]
+        for operation in self.unguarded:
+            args += ["--kfp-unguard", operation]
         if self.keep_tenants:
             args.append("--kfp-keep-tenants")
         selection = [f"({' or '.join(names)})" for names in (self.profiles, self.features)
@@ -198,7 +206,7 @@ def summary_table(run: RunResult) -> str:
     for profile in PROFILES:
         scenarios = [s for s in run.scenarios if profile in s.profiles]
         counts = run.counts(scenarios)
-        rows.append([profile, run.profile_result(profile) if scenarios else "not run",
+        rows.append([profile, run.profile_result(profile),
                      *(str(counts[c]) for c in columns)])
     totals = run.counts()
     rows.append(["all", run.verdict.value, *(str(totals[c]) for c in columns)])
@@ -307,6 +315,9 @@ def add_parser(sub: Any) -> None:
                         choices=list(FEATURES), help="only this feature (repeatable)")
     parser.add_argument("--keep-tenants", action="store_true", default=None,
                         help="leave the provisioned tenants on the target")
+    parser.add_argument("--unguard", action="append", default=None, metavar="OPERATION",
+                        help="a deliberate fault (in-process emulator only): this operation "
+                             "of the matrix skips authorization, to see the suite catch it")
     parser.add_argument("--dry-run", action="store_true",
                         help="list what would run; touch no target")
     parser.set_defaults(func=cmd_certify)
@@ -319,7 +330,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
             report_dir=args.report_dir,
             profiles=tuple(args.profiles) if args.profiles else None,
             features=tuple(args.features) if args.features else None,
-            keep_tenants=args.keep_tenants)
+            keep_tenants=args.keep_tenants,
+            unguarded=tuple(args.unguard) if args.unguard else None)
     except ConfigError as exc:
         print(f"kfp-isolation certify: {exc}", file=sys.stderr)
         return EXIT_ERROR

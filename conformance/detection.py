@@ -26,6 +26,7 @@ from emulator.modes import Mode
 HEALTHZ = "/apis/v2beta1/healthz"
 POD_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 TIMEOUT = 15
+LOGIN_PATHS = ("/oauth2/", "/dex/")
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,7 @@ def detect(target: Target, *, declared_access: str | None = None) -> Detection:
             evidence.append(f"direct healthz: {_describe(answer)}")
     if target.kfp_gateway:
         answer = _get(target.kfp_gateway + HEALTHZ)
-        if isinstance(answer, requests.Response) and (
-                answer.status_code == 401 or 300 <= answer.status_code < 400):
+        if isinstance(answer, requests.Response) and _login_proxy(answer):
             evidence.append(f"gateway without a session: {answer.status_code} (a login proxy: "
                             "full Kubeflow)")
             multiuser = True if multiuser is None else multiuser
@@ -105,6 +105,16 @@ def _get(url: str) -> requests.Response | Exception:
         return requests.get(url, timeout=TIMEOUT, allow_redirects=False)
     except requests.RequestException as exc:
         return exc
+
+
+def _login_proxy(response: requests.Response) -> bool:
+    """oauth2-proxy's answers to a request without a session: 401 for API paths, or a
+    redirect to its sign-in or to Dex (not any redirect: http to https is no login proxy)."""
+    if response.status_code == 401:
+        return True
+    location = response.headers.get("Location", "")
+    return response.status_code in (302, 303) and any(
+        part in location for part in LOGIN_PATHS)
 
 
 def _multi_user(response: requests.Response) -> bool | None:

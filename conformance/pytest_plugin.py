@@ -48,7 +48,6 @@ from emulator.modes import Mode
 ENV_TARGET = "KFP_ISOLATION_TARGET"
 ENV_TARGET_FILE = "KFP_ISOLATION_TARGET_FILE"
 ENV_MODE = "KFP_ISOLATION_MODE"
-ENV_UNGUARD = "KFP_ISOLATION_UNGUARD"
 
 _STEP_TYPE = pytest.StashKey[str]()
 _OURS = pytest.StashKey[bool]()
@@ -69,9 +68,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kfp-unguard", action="append", default=None, metavar="OPERATION",
                     help="in-process emulator only, a fault for the sensitivity check: this "
                          "operation (an operationId of the matrix, or 'METHOD /path/{}') skips "
-                         f"authorization; repeatable (default ${ENV_UNGUARD}, comma-separated)")
+                         "authorization; repeatable.  Deliberately a flag only: no environment "
+                         "variable can weaken a certification unseen")
     group.addoption("--kfp-keep-tenants", action="store_true", default=False,
                     help="leave the provisioned tenants on the target after the run")
+    group.addoption("--kfp-stop-at-first-fail", action="store_true", default=False,
+                    help="stop at the first scenario that ends 'fail' (harness errors do not "
+                         "stop the run): the sensitivity check needs one")
     group.addoption("--kfp-report-dir", default=None, metavar="DIR",
                     help="write report.yaml, report.html, junit.xml and cucumber.json here")
 
@@ -146,8 +149,7 @@ def _configuration(config: pytest.Config, kind: str) -> dict[str, Any]:
 
 def unguarded_operations(pytestconfig: pytest.Config) -> frozenset[str]:
     """The operations ``--kfp-unguard`` names, as the emulator's operation keys."""
-    names = pytestconfig.getoption("kfp_unguard") or [
-        name for name in os.environ.get(ENV_UNGUARD, "").split(",") if name.strip()]
+    names = pytestconfig.getoption("kfp_unguard") or []
     keys = set()
     for name in (n.strip() for n in names):
         if " " in name and name.split(" ", 1)[0].isupper() and "/" in name:
@@ -263,11 +265,15 @@ def pytest_runtest_makereport(item: pytest.Item,
                        step_type=item.stash.get(_STEP_TYPE, None),
                        limitation=limitation and call.when == "call")
     if outcome is Outcome.LIMITATION_LIFTED:  # a lifted limitation never fails the run
+        crash = getattr(report.longrepr, "reprcrash", None)
+        report.kfp_lifted = str(crash.message) if crash is not None else "a Then did not hold"
         report.outcome, report.longrepr = "passed", None
     outcomes = item.config.stash[_OUTCOMES]
     if item.nodeid not in outcomes:
         item.config.stash[_RECORDER].note_item(item)
     outcomes[item.nodeid] = combine(outcomes.get(item.nodeid), outcome)
+    if outcomes[item.nodeid] is Outcome.FAIL and item.config.getoption("kfp_stop_at_first_fail"):
+        item.session.shouldstop = f"kfp-isolation: first failing scenario {item.nodeid}"
     report.kfp_outcome = outcomes[item.nodeid].value
     report.kfp_feature = item.config.stash[_RECORDER].feature_of(item.nodeid)
     return report

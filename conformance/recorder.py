@@ -111,7 +111,10 @@ class Recorder:
             return
         scene = self._scenes[report.nodeid]
         scene.duration += report.duration
-        if report.failed or (report.skipped and not scene.message):
+        lifted = getattr(report, "kfp_lifted", "")
+        if lifted:  # the plugin turned the Then that no longer holds into a pass: say which
+            scene.message = _first_lines(f"limitation lifted: {lifted}")
+        elif report.failed or (report.skipped and not scene.message):
             scene.message = _message(report)
 
     # -- what the plugin tells it --------------------------------------------------------------

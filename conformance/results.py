@@ -120,10 +120,11 @@ class RunResult:
 
     def profile_result(self, profile: str) -> str:
         """``success`` (every scenario passed or reported its limitation), ``failure`` (any
-        failed), else ``partial`` (some errored, were skipped or are not supported)."""
+        failed), else ``partial`` (some errored, were skipped or are not supported);
+        ``not run`` when the run selected none of its scenarios."""
         outcomes = {s.outcome for s in self.scenarios if profile in s.profiles}
         if not outcomes:
-            return "partial"
+            return "not run"
         if Outcome.FAIL in outcomes:
             return "failure"
         done = {Outcome.PASS, Outcome.LIMITATION_PRESENT, Outcome.LIMITATION_LIFTED}

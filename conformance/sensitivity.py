@@ -4,7 +4,8 @@ For every operation of the matrix (both API versions), run the whole suite again
 emulator whose authorization is switched off for that operation alone
 (``EmulatorConfig.unguarded_operations``) and require at least one scenario to end ``fail``.
 An operation whose run ends with no failure (or only in harness errors) makes the check fail.
-Runs stop at their first failing scenario (``--maxfail=1``): one is the proof needed.
+Runs stop at their first failing scenario (``--kfp-stop-at-first-fail``; harness errors do not
+stop them): one is the proof needed.
 
     python -m conformance.sensitivity              # every operation, 2 at a time
     python -m conformance.sensitivity RunService_GetRun --jobs 1
@@ -14,18 +15,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from conformance.matrix import PROBES, scenario_id
 
 FEATURES = Path(__file__).resolve().parent.parent / "features"
-_SUMMARY = re.compile(r"kfp-isolation: (?P<counts>[^=\n]*?)\s*=*\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -41,30 +43,20 @@ class Verdict:
         return self.failures > 0
 
 
-def counts(output: str) -> dict[str, int]:
-    """The plugin's summary line (``kfp-isolation: 40 pass, 1 fail``) as outcome -> count."""
-    found = _SUMMARY.findall(output)
-    if not found:
-        return {}
-    result = {}
-    for part in found[-1].split(","):
-        number, _, outcome = part.strip().partition(" ")
-        if number.isdigit():
-            result[outcome] = int(number)
-    return result
-
-
 def check(operation: str, mode: str, features: Path = FEATURES) -> Verdict:
-    """Run the suite once with ``operation`` unguarded."""
+    """Run the suite once with ``operation`` unguarded; count outcomes from its report."""
     started = time.monotonic()
-    command = [sys.executable, "-m", "pytest", str(features), "-q", "-p", "no:cacheprovider",
-               "--maxfail=1", "--kfp-target", "inprocess", "--kfp-mode", mode,
-               "--kfp-unguard", operation]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    with tempfile.TemporaryDirectory(prefix="kfp-iso-sensitivity-") as folder:
+        command = [sys.executable, "-m", "pytest", str(features), "-q",
+                   "--kfp-stop-at-first-fail", "--kfp-target", "inprocess", "--kfp-mode", mode,
+                   "--kfp-unguard", operation, "--kfp-report-dir", folder]
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        report = Path(folder) / "report.yaml"
+        document = yaml.safe_load(report.read_text()) if report.exists() else None
+    counts = ((document or {}).get("summary") or {}).get("counts") or {}
     output = done.stdout + done.stderr
-    found = counts(output)
-    return Verdict(operation, found.get("fail", 0), found.get("error", 0),
+    return Verdict(operation, int(counts.get("fail", 0)), int(counts.get("error", 0)),
                    time.monotonic() - started, "\n".join(output.splitlines()[-15:]))
 
 

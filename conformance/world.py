@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from conformance.cast import Cast
+from conformance.changes import change
 from conformance.outcomes import HarnessError
 from conformance.targets import Connection
 from emulator.testing import IdentitySession
@@ -31,10 +32,6 @@ KIND_PATHS = {
 }
 # A pipeline that still has versions is deleted with them (KFP 2.x's ``cascade``).
 DELETE_QUERY = {"pipeline": "?cascade=true"}
-# What changes on its own on a real deployment (a run progresses), so never counts as a side
-# effect of the request under test.
-VOLATILE_FIELDS = frozenset({"state", "state_history", "finished_at", "run_details", "status",
-                             "updated_at", "next_fire_time", "error"})
 DOORS = ("direct", "gateway")
 SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
 REDACTED = "<redacted>"
@@ -62,13 +59,6 @@ class Exchange:
         return cls(actor, door, str(request.method), str(request.url),
                    redact_headers(request.headers), text[:BODY_LIMIT], response.status_code,
                    response.text[:BODY_LIMIT])
-
-
-def stable(view: Any) -> Any:
-    """An object's view without the fields that change on their own."""
-    if not isinstance(view, dict):
-        return view
-    return {key: value for key, value in view.items() if key not in VOLATILE_FIELDS}
 
 
 def redact_headers(headers: Any) -> dict[str, str]:
@@ -165,14 +155,14 @@ class World:
                                f"{response.status_code} {response.text[:200]}")
         named.seen = response.json()
 
-    def unchanged(self, named: Named) -> tuple[bool, Any]:
-        """Whether the owner still sees ``named`` as before (ignoring what changes on its own);
-        returns the owner's current view (None when the owner cannot read it any more)."""
+    def changed(self, named: Named) -> tuple[str | None, Any]:
+        """What happened to ``named`` since the owner last saw it (None: nothing, see
+        :mod:`conformance.changes`), and the owner's view now."""
         response = self.owner_view(named)
         if response.status_code != 200:
-            return False, None
+            return f"its owner cannot read it any more: {response.status_code}", None
         now = response.json()
-        return stable(now) == stable(named.seen), now
+        return change(named.kind, named.seen, now), now
 
     def cleanup(self) -> None:
         """Delete what the scenario made, as each tenant's owner; already gone is fine."""

@@ -172,8 +172,8 @@ def call_is(world: World, expected: str) -> None:
 
 def _nothing_changed(world: World, probe: Probe) -> None:
     for named in [n for n in world.objects.values() if n.given]:
-        same, now = world.unchanged(named)
-        assert same, f"alice's {named.kind} changed after a refused call: {named.seen} -> {now}"
+        what, _ = world.changed(named)
+        assert what is None, f"alice's {named.kind} changed after a refused call: {what}"
     if probe.creates:
         after = _listed(world, probe.creates[0])
         before = world.notes.get("before", set())

@@ -22,9 +22,10 @@ import pytest
 import requests
 from pytest_bdd import given, parsers, then, when
 
+from conformance.changes import stable
 from conformance.outcomes import HarnessError, NotSupported
 from conformance.pipeline_spec import MINIMAL_PIPELINE_SPEC, MINIMAL_PIPELINE_TEXT
-from conformance.world import KIND_PATHS, World, stable
+from conformance.world import KIND_PATHS, World
 from steps import oracles
 from steps.generic import ACTOR
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from pytest_bdd import given, parsers, then, when
 
+from conformance.changes import recurring_change
 from conformance.pipeline_spec import MINIMAL_PIPELINE_SPEC, MINIMAL_PIPELINE_TEXT
-from conformance.world import Named, World, stable
+from conformance.world import Named, World
 from steps.generic import ACTOR
 from steps.runs import (
     EXPERIMENT,
@@ -80,13 +81,6 @@ def _now(world: World, name: str) -> tuple[Named, dict[str, Any]]:
     assert response.status_code == 200, (f"recurring run {name!r} is gone for its owner: "
                                          f"{response.status_code} {response.text[:200]}")
     return named, response.json()
-
-
-def recurring_change(before: dict[str, Any], now: dict[str, Any]) -> str | None:
-    """What a request did to a recurring run (None: nothing); ``status`` counts here."""
-    if stable(now) != stable(before) or now.get("status") != before.get("status"):
-        return f"{before} -> {now}"
-    return None
 
 
 @given(parsers.re(ACTOR + f" created an? (?P<switch>{SWITCHES}) recurring run {NAME} "

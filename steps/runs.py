@@ -18,9 +18,10 @@ import requests
 from pytest_bdd import given, parsers, then, when
 
 from conformance.cast import TENANTS
+from conformance.changes import CANCEL_STATES, TERMINAL_STATES, run_change
 from conformance.outcomes import HarnessError
 from conformance.pipeline_spec import MINIMAL_PIPELINE_SPEC, MINIMAL_PIPELINE_TEXT
-from conformance.world import EXPERIMENTS, Named, World, stable
+from conformance.world import EXPERIMENTS, Named, World
 from steps import oracles
 from steps.generic import ACTOR
 
@@ -43,8 +44,6 @@ ACTIONS = {  # the verb of a step -> (HTTP method, path suffix after the run's i
 DONE = {"archived": "archives", "unarchived": "unarchives", "terminated": "terminates"}
 STORAGE_STATES = {"archived": "ARCHIVED", "available": "AVAILABLE"}
 # spec section 7: the states a run ends in, and the ones a terminate request leads to.
-TERMINAL_STATES = frozenset({"SUCCEEDED", "SKIPPED", "FAILED", "CANCELED"})
-CANCEL_STATES = frozenset({"CANCELING", "CANCELED"})
 # How long a real deployment may take to finish the suite's empty pipeline; on an emulator the
 # step moves its clock instead of waiting.
 FINISH_TIMEOUT_SECONDS = 300.0
@@ -151,26 +150,6 @@ def namespace_reference(view: dict[str, Any]) -> str | None:
         key = ref.get("key") if isinstance(ref, dict) else None
         if isinstance(key, dict) and key.get("type") == NAMESPACE_REF:
             return str(key.get("id", ""))
-    return None
-
-
-def run_change(before: dict[str, Any], now: dict[str, Any]) -> str | None:
-    """What a request did to a run between two owner views (None: nothing).
-
-    Everything but the fields that move on their own must be equal; of those, the state may
-    only progress: a run that was not being canceled is not canceled now (terminate), and a
-    finished run stays finished in the same state (retry).
-    """
-    if stable(now) != stable(before):
-        return f"{stable(before)} -> {stable(now)}"
-    was, state = before.get("state"), now.get("state")
-    seen = len(before.get("state_history") or [])
-    new_states = [str(entry.get("state")) for entry in (now.get("state_history") or [])[seen:]
-                  if isinstance(entry, dict)]
-    if was not in CANCEL_STATES and (state in CANCEL_STATES or CANCEL_STATES & set(new_states)):
-        return f"it was canceled: state {was} -> {state}, new history {new_states}"
-    if was in TERMINAL_STATES and (state != was or new_states):
-        return f"the finished run started again: state {was} -> {state}, new history {new_states}"
     return None
 
 

@@ -8,3 +8,6 @@ from pathlib import Path
 _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
+
+# Feature runs in-process (tests/conformance) need pytester, whichever test file runs alone.
+pytest_plugins = ["pytester"]

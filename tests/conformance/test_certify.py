@@ -105,7 +105,7 @@ def test_a_passing_run_writes_four_valid_reports_without_secrets(tmp_path: Path)
 
 def test_a_violated_guarantee_exits_1_and_names_the_scenario(tmp_path: Path) -> None:
     done = certify("--feature", "experiments", "--report-dir", str(tmp_path / "r"),
-                   env={"KFP_ISOLATION_UNGUARD": "ExperimentService_GetExperiment"})
+                   "--unguard", "ExperimentService_GetExperiment")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAIL" in done.stdout and "may not read alice's experiments" in done.stdout
     report = yaml.safe_load((tmp_path / "r" / "report.yaml").read_text())

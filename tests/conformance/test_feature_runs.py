@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["pytester"]
-
 FEATURES = Path(__file__).resolve().parents[2] / "features"
 
 

@@ -27,8 +27,6 @@ from emulator.kfp.experiments import ExperimentService
 from emulator.kube.rbac import ResourceAttributes
 from steps import access, lists, sdk
 
-pytest_plugins = ["pytester"]
-
 FEATURES = Path(__file__).resolve().parents[2] / "features"
 OURS = ("lists.feature", "access_changes.feature", "sdk.feature")
 

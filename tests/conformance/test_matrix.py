@@ -11,8 +11,6 @@ import pytest
 from conformance import matrix
 from conformance.matrix import ALLOWED, DENIED, IDENTITIES, UNAUTHENTICATED
 
-pytest_plugins = ["pytester"]
-
 FEATURES = Path(__file__).resolve().parents[2] / "features"
 
 

@@ -17,8 +17,6 @@ from emulator.core import Emulator
 from emulator.modes import Mode
 from emulator.serving import EmulatorServer
 
-pytest_plugins = ["pytester"]
-
 FEATURES = Path(__file__).resolve().parents[2] / "features"
 MINE = ("pipelines", "limitations", "standalone")
 SHARED = "test_pipeline_definitions_are_shared"

@@ -228,7 +228,7 @@ def test_profiles_results(document: dict[str, Any]) -> None:
     assert profiles["roles"]["result"] == "partial"  # errors only
     assert profiles["trust-boundary"]["result"] == "partial"  # not supported only
     assert profiles["limitations"]["result"] == "success"  # present and lifted
-    assert profiles["standalone"]["result"] == "partial"  # nothing ran
+    assert profiles["standalone"]["result"] == "not run"  # nothing ran
     core = profiles["core"]
     assert core["statistics"]["pass"] == 1 and core["statistics"]["fail"] == 1
     assert core["failed"] == [SCENARIOS[1].id, SCENARIOS[2].id]
@@ -282,7 +282,7 @@ def test_broken_documents_are_reported(document: dict[str, Any], tmp_path: Path)
     assert errors and any("'summary' is a required property" in e for e in errors)
     errors = _broken(document, lambda d: d["profiles"][0].update(result="great"))
     assert errors == [f"profiles/0/result: 'great' is not one of "
-                      f"{['success', 'partial', 'failure']}"]
+                      f"{['success', 'partial', 'failure', 'not run']}"]
     errors = _broken(document, lambda d: d["summary"]["counts"].update({"lifted": 1}))
     assert errors and errors[0].startswith("summary/counts:")
     errors = _broken(document, lambda d: d["coverage"]["cells"][0].update(outcome="passed"))

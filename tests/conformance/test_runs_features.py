@@ -9,13 +9,10 @@ from typing import Any
 
 import pytest
 
+from conformance.changes import recurring_change, run_change
 from emulator.kfp import recurring as recurring_module
 from emulator.kfp import runs as runs_module
 from emulator.kfp.state import KfpState
-from steps.recurring_runs import recurring_change
-from steps.runs import run_change
-
-pytest_plugins = ["pytester"]
 
 FEATURES = Path(__file__).resolve().parents[2] / "features"
 # Every scenario passing in both full modes is test_feature_runs.py's (the whole suite).
