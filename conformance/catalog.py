@@ -46,8 +46,19 @@ REQUIREMENTS = {
     "sdk": "the kfp SDK installed where the suite runs",
 }
 
+# A scenario of an extension profile is not part of the profile it extends, whatever level the
+# tags sit at (a contributor's example row in a core feature is certified under roles only).
+EXTENDS = {"roles": "core"}
+
 LIMITATION_TAG = "limitations"  # also the profile: a limitation scenario never fails
 REQUIRES = "requires-"
+
+
+def profiles_of(tags: set[str] | list[str]) -> list[str]:
+    """The profiles a scenario with these tags belongs to."""
+    found = {tag for tag in tags if tag in PROFILES}
+    found -= {base for extension, base in EXTENDS.items() if extension in found}
+    return [name for name in PROFILES if name in found]
 
 
 def markers() -> dict[str, str]:

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 import pytest
 import yaml
 
-from conformance.catalog import FEATURES, PROFILES
+from conformance.catalog import FEATURES, PROFILES, profiles_of
 from conformance.outcomes import Outcome
 from conformance.results import RunResult
 from conformance.targets import TARGET_KINDS
@@ -88,10 +88,10 @@ class Settings:
             args += ["--kfp-unguard", operation]
         if self.keep_tenants:
             args.append("--kfp-keep-tenants")
-        selection = [f"({' or '.join(names)})" for names in (self.profiles, self.features)
-                     if names]
-        if selection:
-            args += ["-m", " and ".join(selection)]
+        for profile in self.profiles:
+            args += ["--kfp-profile", profile]
+        if self.features:
+            args += ["-m", " or ".join(self.features)]
         return args
 
 
@@ -252,7 +252,7 @@ class Listing:
         for item in session.items:
             doc = getattr(getattr(item, "obj", None), "__doc__", "") or item.name
             feature, _, scenario = doc.partition(": ")
-            tags = sorted({m.name for m in item.iter_markers()} & set(PROFILES))
+            tags = profiles_of({m.name for m in item.iter_markers()})
             label = item.name[item.name.find("["):] if "[" in item.name else ""
             by_feature.setdefault(feature, []).append(
                 f"{scenario or feature}{' ' + label if label else ''}  [{', '.join(tags)}]")

@@ -29,7 +29,14 @@ import requests
 from conformance import cast as cast_module
 from conformance import matrix
 from conformance.cast import ADMIN, Cast
-from conformance.catalog import LIMITATION_TAG, REQUIREMENTS, REQUIRES, markers
+from conformance.catalog import (
+    LIMITATION_TAG,
+    PROFILES,
+    REQUIREMENTS,
+    REQUIRES,
+    markers,
+    profiles_of,
+)
 from conformance.outcomes import NotSupported, Outcome, classify, combine
 from conformance.provisioning import (
     deprovision,
@@ -72,6 +79,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "variable can weaken a certification unseen")
     group.addoption("--kfp-keep-tenants", action="store_true", default=False,
                     help="leave the provisioned tenants on the target after the run")
+    group.addoption("--kfp-profile", action="append", default=None, metavar="PROFILE",
+                    choices=list(PROFILES),
+                    help="only the scenarios of this profile (repeatable); a roles scenario "
+                         "is not a core one, whatever level its tag sits at")
     group.addoption("--kfp-stop-at-first-fail", action="store_true", default=False,
                     help="stop at the first scenario that ends 'fail' (harness errors do not "
                          "stop the run): the sensitivity check needs one")
@@ -80,9 +91,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With ``--kfp-unguard``, the matrix scenarios of the unguarded operations run first (the
-    rest of the suite still runs after them): a sensitivity run that stops at its first
-    failure then stops early."""
+    """``--kfp-profile`` keeps the scenarios of the chosen profiles.  With ``--kfp-unguard``,
+    the matrix scenarios of the unguarded operations run first (the rest of the suite still
+    runs after them): a sensitivity run that stops at its first failure then stops early."""
+    chosen = set(config.getoption("kfp_profile") or ())
+    if chosen:
+        kept = [item for item in items
+                if chosen & set(profiles_of({m.name for m in item.iter_markers()}))]
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
     unguarded: frozenset[str] = config.stash.get(_UNGUARDED, frozenset())
     if not unguarded:
         return

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.catalog import FEATURES, PROFILES
+from conformance.catalog import FEATURES, profiles_of
 from conformance.outcomes import Outcome
 from conformance.world import Exchange
 
@@ -50,7 +50,7 @@ class ScenarioResult:
 
     @property
     def profiles(self) -> list[str]:
-        return [tag for tag in self.tags if tag in PROFILES]
+        return profiles_of(self.tags)
 
     @property
     def named_features(self) -> list[str]:

@@ -17,9 +17,13 @@ Feature: Experiments belong to a namespace
     Examples:
       | actor                   |
       | alice                   |
+      | alice's service account |
+
+    @roles
+    Examples: contributors
+      | actor                   |
       | carol                   |
       | victor                  |
-      | alice's service account |
 
     @roles
     Examples: a custom Role that grants get and list only
@@ -35,9 +39,13 @@ Feature: Experiments belong to a namespace
     Examples:
       | actor                   |
       | alice                   |
+      | alice's service account |
+
+    @roles
+    Examples: contributors
+      | actor                   |
       | carol                   |
       | victor                  |
-      | alice's service account |
 
     @roles
     Examples: a custom Role that grants get and list only
@@ -64,8 +72,12 @@ Feature: Experiments belong to a namespace
     Examples:
       | actor                   |
       | alice                   |
-      | carol                   |
       | alice's service account |
+
+    @roles
+    Examples: contributors
+      | actor                   |
+      | carol                   |
 
   Scenario Outline: <actor> may not create experiments in <tenant>
     When <actor> creates an experiment "intruder" in <tenant>
@@ -74,12 +86,16 @@ Feature: Experiments belong to a namespace
 
     Examples:
       | actor                   | tenant | result             |
-      | victor                  | alice  | is denied          |
       | bob                     | alice  | is denied          |
       | bob's service account   | alice  | is denied          |
       | anonymous               | alice  | is unauthenticated |
       | alice                   | bob    | is denied          |
       | alice's service account | bob    | is denied          |
+
+    @roles
+    Examples: contributors
+      | actor                   | tenant | result             |
+      | victor                  | alice  | is denied          |
 
     @roles
     Examples: a custom Role that grants get and list only
@@ -100,8 +116,12 @@ Feature: Experiments belong to a namespace
     Examples:
       | actor                   |
       | alice                   |
-      | carol                   |
       | alice's service account |
+
+    @roles
+    Examples: contributors
+      | actor                   |
+      | carol                   |
 
   Scenario Outline: <actor> may not <action> alice's experiment "<name>"
     When <actor> <action>s the experiment "<name>"
@@ -110,9 +130,6 @@ Feature: Experiments belong to a namespace
 
     Examples:
       | actor                 | action    | name  | result             |
-      | victor                | archive   | plans | is denied          |
-      | victor                | unarchive | old   | is denied          |
-      | victor                | delete    | plans | is denied          |
       | bob                   | archive   | plans | is denied          |
       | bob                   | unarchive | old   | is denied          |
       | bob                   | delete    | plans | is denied          |
@@ -122,6 +139,13 @@ Feature: Experiments belong to a namespace
       | anonymous             | archive   | plans | is unauthenticated |
       | anonymous             | unarchive | old   | is unauthenticated |
       | anonymous             | delete    | plans | is unauthenticated |
+
+    @roles
+    Examples: contributors
+      | actor                 | action    | name  | result             |
+      | victor                | archive   | plans | is denied          |
+      | victor                | unarchive | old   | is denied          |
+      | victor                | delete    | plans | is denied          |
 
     @roles
     Examples: a custom Role that grants get and list only

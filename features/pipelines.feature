@@ -30,9 +30,13 @@ Feature: Namespaced pipelines belong to their namespace
     Examples:
       | actor                   |
       | alice                   |
+      | alice's service account |
+
+    @roles
+    Examples: contributors
+      | actor                   |
       | carol                   |
       | victor                  |
-      | alice's service account |
 
   Scenario Outline: <actor> may not read alice's pipeline or its versions
     When <actor> gets the pipeline "flow"
@@ -72,8 +76,12 @@ Feature: Namespaced pipelines belong to their namespace
     Examples:
       | actor                   |
       | alice                   |
-      | carol                   |
       | alice's service account |
+
+    @roles
+    Examples: contributors
+      | actor                   |
+      | carol                   |
 
   Scenario Outline: <actor> may not create pipelines in <tenant>
     When <actor> creates a pipeline "intruder" in <tenant>
@@ -84,12 +92,16 @@ Feature: Namespaced pipelines belong to their namespace
 
     Examples:
       | actor                   | tenant | result             |
-      | victor                  | alice  | is denied          |
       | bob                     | alice  | is denied          |
       | bob's service account   | alice  | is denied          |
       | anonymous               | alice  | is unauthenticated |
       | alice                   | bob    | is denied          |
       | alice's service account | bob    | is denied          |
+
+    @roles
+    Examples: contributors
+      | actor                   | tenant | result             |
+      | victor                  | alice  | is denied          |
 
     @roles
     Examples: a custom Role that grants get and list on experiments only
@@ -103,10 +115,14 @@ Feature: Namespaced pipelines belong to their namespace
 
     Examples:
       | actor                 | result             |
-      | victor                | is denied          |
       | bob                   | is denied          |
       | bob's service account | is denied          |
       | anonymous             | is unauthenticated |
+
+    @roles
+    Examples: contributors
+      | actor                 | result             |
+      | victor                | is denied          |
 
     @roles
     Examples: a custom Role that grants get and list on experiments only
@@ -125,9 +141,13 @@ Feature: Namespaced pipelines belong to their namespace
 
     Examples:
       | actor                 |
-      | victor                |
       | bob                   |
       | bob's service account |
+
+    @roles
+    Examples: contributors
+      | actor                 |
+      | victor                |
 
   Scenario Outline: <actor> may rename alice's pipeline and its version, and delete them
     When <actor> renames the pipeline "flow"
@@ -146,8 +166,12 @@ Feature: Namespaced pipelines belong to their namespace
     Examples:
       | actor                   |
       | alice                   |
-      | carol                   |
       | alice's service account |
+
+    @roles
+    Examples: contributors
+      | actor                   |
+      | carol                   |
 
   Scenario Outline: <actor> may not change alice's pipeline or its version
     When <actor> renames the pipeline "flow"
@@ -164,10 +188,14 @@ Feature: Namespaced pipelines belong to their namespace
 
     Examples:
       | actor                 | result             |
-      | victor                | is denied          |
       | bob                   | is denied          |
       | bob's service account | is denied          |
       | anonymous             | is unauthenticated |
+
+    @roles
+    Examples: contributors
+      | actor                 | result             |
+      | victor                | is denied          |
 
     @roles
     Examples: a custom Role that grants get and list on experiments only
