@@ -23,6 +23,7 @@ import yaml
 
 from conformance.catalog import FEATURES, PROFILES, profiles_of
 from conformance.outcomes import Outcome
+from conformance.report.redaction import scrub
 from conformance.results import RunResult
 from conformance.targets import TARGET_KINDS
 from emulator.modes import Mode
@@ -216,7 +217,7 @@ def summary_table(run: RunResult) -> str:
     lines.insert(1, "  ".join("-" * width for width in widths))
     bad = [s for s in run.scenarios if s.outcome in (Outcome.FAIL, Outcome.ERROR)]
     for scenario in bad[:20]:
-        first = (scenario.message.splitlines() or [""])[0][:160]
+        first = scrub((scenario.message.splitlines() or [""])[0])[:160]
         lines.append(f"{scenario.outcome.value.upper():5}  {scenario.feature}: "
                      f"{scenario.name}\n       {first}")
     if len(bad) > 20:
@@ -283,10 +284,10 @@ def certify(settings: Settings, out: TextIO = sys.stdout) -> int:
     status = pytest.main([str(features_dir()), "-p", "no:terminal", "-p", "no:warnings",
                           *settings.pytest_args()], plugins=[progress])
     for error in progress.collect_errors:
-        out.write(f"collection error: {error}\n")
+        out.write(f"collection error: {scrub(error)}\n")
     run = progress.result
     if run is not None and run.scenarios:
-        out.write("\n" + summary_table(run) + "\n\n" + run.summary_line() + "\n")
+        out.write("\n" + summary_table(run) + "\n\n" + scrub(run.summary_line()) + "\n")
         out.write(f"reports: {Path(settings.report_dir).resolve()}/ (report.yaml, report.html, "
                   "junit.xml, cucumber.json)\n")
     else:

@@ -2,9 +2,11 @@
 
 The pytest plugin fills a :class:`RunResult` while the scenarios run; the writers in
 :mod:`conformance.report` turn it into ``report.yaml``, ``report.html``, ``junit.xml`` and
-cucumber JSON.  Everything here is already redacted: no token, password or cookie reaches it
-(:mod:`conformance.world` redacts the HTTP exchanges, :meth:`conformance.target.Target.redacted`
-the configuration).
+cucumber JSON.  Secret headers are dropped where exchanges are recorded
+(:mod:`conformance.world`) and passwords where the target is described
+(:meth:`conformance.target.Target.redacted`); bodies and messages may still quote a secret, so
+every writer (and certify's terminal output) passes them through
+:func:`conformance.report.redaction.scrub` on the way out.
 """
 
 from __future__ import annotations

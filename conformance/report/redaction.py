@@ -39,12 +39,25 @@ def scrub(text: str) -> str:
     return text
 
 
+# Mapping keys whose values are secrets whatever they look like (a target file's extra keys).
+SECRET_KEY = re.compile(r"password|passwd|token|secret|cookie|credential|api[_-]?key",
+                        re.IGNORECASE)
+# user:password@ in a URL.
+_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+
+
 def scrub_all(value: Any) -> Any:
-    """Every string inside ``value`` (dicts, lists, tuples) scrubbed; keys are left alone."""
+    """Every string inside ``value`` (dicts, lists, tuples) scrubbed, and the whole value of
+    any key that names a secret (``password_env`` names a variable, not a secret)."""
     if isinstance(value, str):
-        return scrub(value)
+        return _USERINFO.sub(rf"\g<scheme>{REDACTED}@", scrub(value))
     if isinstance(value, dict):
-        return {key: scrub_all(item) for key, item in value.items()}
+        return {key: REDACTED if _secret_key(key) and item not in ("", None, REDACTED)
+                else scrub_all(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [scrub_all(item) for item in value]
     return value
+
+
+def _secret_key(key: Any) -> bool:
+    return isinstance(key, str) and bool(SECRET_KEY.search(key)) and not key.endswith("_env")

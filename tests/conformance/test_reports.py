@@ -409,3 +409,16 @@ def test_html_shows_summary_matrix_failure_and_no_secret(written: dict[str, Path
     assert page.count("<details><summary>") >= 6
     for secret in SECRETS:
         assert secret not in page
+
+
+def test_secret_keys_and_url_credentials_are_redacted_whatever_their_values() -> None:
+    from conformance.report.redaction import scrub_all
+
+    target = {"kfp": {"gateway": "https://ops:hunter2@kubeflow.example.com/pipeline"},
+              "dex": {"password": "hunter2", "password_env": "DEX_PASSWORD"},
+              "registry_token": "abc123", "name": "prod"}
+    cleaned = scrub_all(target)
+    assert "hunter2" not in str(cleaned) and "abc123" not in str(cleaned)
+    assert cleaned["kfp"]["gateway"] == "https://<redacted>@kubeflow.example.com/pipeline"
+    assert cleaned["dex"]["password_env"] == "DEX_PASSWORD"  # names a variable, not a secret
+    assert cleaned["name"] == "prod"
