@@ -12,9 +12,9 @@ Feature: Documented limitations of multi-user isolation
     pipelines: there the limitation is lifted.
 
     When an admin creates a shared pipeline "common"
-    Then the request succeeds
+    Then the shared pipeline is accepted
     When an admin uploads a version "v1" of the shared pipeline "common"
-    Then the request succeeds
+    Then the shared pipeline is accepted
     When <actor> gets the shared pipeline "common"
     Then the request succeeds
     And the answer is the shared pipeline "common"
@@ -40,9 +40,9 @@ Feature: Documented limitations of multi-user isolation
     caller asks: at the API server's own endpoint.
 
     When an admin creates a shared pipeline "common"
-    Then the request succeeds
+    Then the shared pipeline is accepted
     When an admin uploads a version "v1" of the shared pipeline "common"
-    Then the request succeeds
+    Then the shared pipeline is accepted
     When anonymous gets the shared pipeline "common" through the direct endpoint
     Then the request succeeds
     And the answer is the shared pipeline "common"

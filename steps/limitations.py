@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from pytest_bdd import given, parsers, then, when
 
-from conformance.outcomes import NotSupported
+from conformance.outcomes import HarnessError, NotSupported
 from conformance.world import EXPERIMENTS, World
 from steps import oracles
 from steps.generic import ACTOR
@@ -33,6 +33,23 @@ OBJECT_STORE = ("object-store access: an S3 client with the object-store credent
                 "bob's namespace, and a run that really executes and writes its artifacts to the "
                 "bucket; this release of the suite reaches the KFP API server only (the data plane "
                 "is issue 5)")
+
+
+NAMESPACE_REQUIRED = "Namespace is required for pipeline operations"
+
+
+@then("the shared pipeline is accepted")
+def shared_pipeline_accepted(world: World) -> None:
+    """The admin's shared create or upload: accepted (the limitation stands), refused for want
+    of a namespace (REQUIRE_NAMESPACE_FOR_PIPELINES: the limitation is lifted), or anything
+    else, which says nothing about the limitation (an error, never "lifted")."""
+    response = world.last()
+    if response.status_code == 200:
+        return
+    if response.status_code == 400 and NAMESPACE_REQUIRED in response.text:
+        raise AssertionError(f"the target refuses shared pipelines: {response.text[:200]}")
+    raise HarnessError(f"the admin's shared pipeline request failed for another reason: "
+                       f"{response.status_code} {response.text[:300]}")
 
 
 def _needs(what: str, step: str) -> NoReturn:
