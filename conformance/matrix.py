@@ -401,6 +401,24 @@ NOT_PROBED = (
 )
 
 
+OUTLINE_SUFFIX = " as <identity>"
+
+
+def outline_name(item: Probe) -> str:
+    """The name of the operation's Scenario Outline in the generated feature."""
+    return scenario_id(item) + OUTLINE_SUFFIX
+
+
+def probe_of_outline(name: str) -> Probe | None:
+    """The probe a Scenario Outline of the matrix calls (None: not a matrix outline)."""
+    if not name.endswith(OUTLINE_SUFFIX):
+        return None
+    try:
+        return probe_named(name.removesuffix(OUTLINE_SUFFIX))
+    except KeyError:
+        return None
+
+
 def probe_named(name: str) -> Probe:
     """The probe a scenario names (``UploadPipeline (v1beta1)``, ``RunService_GetRun``)."""
     for item in PROBES:
@@ -486,7 +504,7 @@ def render_feature(order: Iterable[SwaggerOperation] | None = None) -> str:
     lines = [HEADER]
     for item in probes:
         name = scenario_id(item)
-        lines += [f"  Scenario Outline: {name} as <identity>",
+        lines += [f"  Scenario Outline: {outline_name(item)}",
                   f"    # {item.method} {item.path} -> SAR {item.verb} {item.resource}"
                   f"{' (cluster-wide)' if item.cluster_wide else ''}",
                   f"    Given alice's objects for {name}",

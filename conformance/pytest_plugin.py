@@ -103,11 +103,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     unguarded: frozenset[str] = config.stash.get(_UNGUARDED, frozenset())
     if not unguarded:
         return
-    names = {matrix.scenario_id(p) for p in matrix.PROBES if p.key in unguarded}
-
     def first(item: pytest.Item) -> bool:
-        doc = getattr(getattr(item, "obj", None), "__doc__", "") or ""
-        return doc.partition(": ")[2].removesuffix(" as <identity>") in names
+        doc = getattr(getattr(item, "obj", None), "__doc__", "") or ""  # "feature: scenario"
+        probe = matrix.probe_of_outline(doc.partition(": ")[2])
+        return probe is not None and probe.key in unguarded
     items.sort(key=lambda item: not first(item))
 
 

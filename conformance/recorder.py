@@ -60,10 +60,9 @@ class TargetInfo:
 
 
 class Recorder:
-    def __init__(self, features_root: Path | None = None) -> None:
+    def __init__(self) -> None:
         self.started_at = datetime.now(timezone.utc)
         self._clock = time.monotonic()
-        self.features_root = features_root
         self.target: TargetInfo | None = None
         self.configuration: dict[str, Any] = {}
         self._scenes: dict[str, _Scene] = {}
@@ -77,7 +76,7 @@ class Recorder:
                                    scenario: Any) -> None:
         scene = self._scene(request.node)
         scene.feature = feature.name
-        scene.feature_file = self._relative(feature.filename)
+        scene.feature_file = Path(feature.filename).name
         scene.name = scenario.name
         scene.line = scenario.line_number
         scene.pending = [(step.keyword, step.name) for step in scenario.steps]
@@ -138,15 +137,6 @@ class Recorder:
             self._order.append(item.nodeid)
         return self._scenes[item.nodeid]
 
-    def _relative(self, filename: str) -> str:
-        path = Path(filename)
-        if self.features_root is not None:
-            try:
-                return str(path.resolve().relative_to(self.features_root.resolve()))
-            except ValueError:
-                pass
-        return path.name
-
     # -- the result ----------------------------------------------------------------------------
 
     def scenario_results(self) -> list[ScenarioResult]:
@@ -174,10 +164,8 @@ class Recorder:
             scene = self._scenes[nodeid]
             if nodeid not in self.outcomes or "identity" not in scene.example:
                 continue
-            name = scene.template.removesuffix(" as <identity>")
-            try:
-                probe = matrix.probe_named(name)
-            except KeyError:
+            probe = matrix.probe_of_outline(scene.template)
+            if probe is None:
                 continue
             cells.append(Cell(probe.api, probe.operation_id, scene.example["identity"],
                               scene.example.get("expected", ""), self.outcomes[nodeid], nodeid))

@@ -40,7 +40,7 @@ class ScenarioResult:
 
     id: str  # pytest's node id: unique within the run
     feature: str  # the feature's name as written after ``Feature:``
-    feature_file: str  # relative to the features folder
+    feature_file: str  # the .feature file's name (all features live in one folder)
     name: str  # the scenario's name with the example's values filled in
     line: int
     tags: list[str]

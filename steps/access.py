@@ -35,9 +35,8 @@ from conformance.targets import ServiceAccount
 from conformance.world import World
 from emulator.testing import IdentitySession
 from steps import oracles
-from steps.generic import METHOD
+from steps.generic import METHOD, TENANT
 
-TENANT = r"(?P<tenant>\w+)"
 PATH = r"(?P<path>\S+)"
 ACCOUNT = r'the service account "(?P<account>[\w-]+)"'
 OWN_ACCOUNT = r"(?P<owner>\w+)'s service account"

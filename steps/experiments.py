@@ -7,10 +7,8 @@ from pytest_bdd import given, parsers, then, when
 from conformance.outcomes import HarnessError
 from conformance.world import EXPERIMENTS, World
 from steps import oracles
-from steps.generic import ACTOR
+from steps.generic import ACTOR, NAME, NAMES, TENANT, names_in
 
-NAME = r'"(?P<name>[^"]+)"'
-TENANT = r"(?P<tenant>\w+)"
 KIND = "experiment"
 ACTIONS = {  # the verb of a step -> (HTTP method, path suffix after the experiment's id)
     "gets": ("GET", ""),
@@ -73,10 +71,9 @@ def lists_experiments(world: World, actor: str, tenant: str) -> None:
                f"{EXPERIMENTS}?namespace={world.cast.namespace(tenant)}&page_size=100")
 
 
-@then(parsers.re(r"the list shows exactly (?P<names>nothing|\".*\")"))
+@then(parsers.re(f"the list shows exactly {NAMES}"))
 def list_shows_exactly(world: World, names: str) -> None:
-    expected = [] if names == "nothing" else sorted(n.strip().strip('"')
-                                                    for n in names.split(","))
+    expected = sorted(names_in(names))
     assert _names(world) == expected, f"expected exactly {expected}, listed {_names(world)}"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pytest_bdd import parsers, then, when
 
 from conformance.targets import USERID_HEADER
@@ -9,6 +11,16 @@ from conformance.world import World
 from steps import oracles
 
 ACTOR = r"(?P<actor>anonymous|an admin|\w+'s service account|\w+)"
+NAME = r'"(?P<name>[^"]+)"'
+TENANT = r"(?P<tenant>\w+)"
+# A list of names as written: "a", "b" (or nothing).
+NAMES = r'(?P<names>nothing|"[^"]*"(?:, "[^"]*")*)'
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def names_in(text: str) -> list[str]:
+    """The names of a :data:`NAMES` match, in the order written (none for ``nothing``)."""
+    return _QUOTED.findall(text)
 METHOD = r"(?P<method>GET|POST|PUT|PATCH|DELETE)"
 
 

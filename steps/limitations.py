@@ -19,10 +19,9 @@ from pytest_bdd import given, parsers, then, when
 from conformance.outcomes import HarnessError, NotSupported
 from conformance.world import EXPERIMENTS, World
 from steps import oracles
-from steps.generic import ACTOR
+from steps.generic import ACTOR, NAME, TENANT
 
 RUN = r'"(?P<run>[^"]+)"'
-TENANT = r"(?P<tenant>\w+)"
 BUCKET = r'"(?P<bucket>[^"]+)"'
 WHAT = r"(?P<what>artifacts|executions)"
 
@@ -107,7 +106,6 @@ def receives_artifact(run: str) -> None:
 # Kept here because it is the documented limitation "multi-user isolation only in full Kubeflow":
 # a standalone server stores every experiment in the empty namespace and serves everyone.
 
-NAME = r'"(?P<name>[^"]+)"'
 
 
 def _experiments_named(name: str) -> str:

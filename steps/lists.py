@@ -17,11 +17,9 @@ from pytest_bdd import parsers, then, when
 from conformance.outcomes import HarnessError
 from conformance.world import World
 from steps import oracles
-from steps.generic import ACTOR
+from steps.generic import ACTOR, NAMES, TENANT, names_in
 
-TENANT = r"(?P<tenant>\w+)"
 API = r"(?P<api>v1beta1|v2beta1)"
-NAMES = r'(?P<names>"[^"]*"(?:, "[^"]*")*)'
 # The filter operations of the API (spec section 6) a scenario may name.
 OPERATIONS = r"(?P<op>EQUALS|NOT_EQUALS|IN|IS_SUBSTRING)"
 PATHS = {"v2beta1": "/apis/v2beta1/experiments", "v1beta1": "/apis/v1beta1/experiments"}
@@ -29,10 +27,6 @@ PAGE_SIZE = 100  # more than any scenario makes: one page holds the whole scope
 NAMESPACE_REF = "NAMESPACE"
 TOKEN_NOTE = "page token of {actor}"
 API_NOTE = "list api"
-
-
-def names_of(text: str) -> list[str]:
-    return [part.strip().strip('"') for part in text.split('", "')] if text else []
 
 
 def _scope(world: World, api: str, tenant: str) -> dict[str, str]:
@@ -99,7 +93,7 @@ def lists_with_api(world: World, actor: str, tenant: str, api: str) -> None:
                  rf"(?P<key>\w+) {OPERATIONS} {NAMES}"))
 def lists_filtered(world: World, actor: str, tenant: str, api: str, key: str, op: str,
                    names: str) -> None:
-    _list(world, actor, tenant, api, filter=_filter(world, api, key, op, names_of(names)))
+    _list(world, actor, tenant, api, filter=_filter(world, api, key, op, names_in(names)))
 
 
 @when(parsers.re(ACTOR + f' lists experiments in {TENANT} with {API} sorted by "(?P<sort>[^"]+)"'))
@@ -136,7 +130,7 @@ def has_next_page(world: World) -> None:
 @then(parsers.re(f"the listed experiments are exactly {NAMES}"))
 def listed_exactly(world: World, names: str) -> None:
     found = sorted(_name(item) for item in listed(world))
-    assert found == sorted(names_of(names)), f"expected exactly {names}, listed {found}"
+    assert found == sorted(names_in(names)), f"expected exactly {names}, listed {found}"
 
 
 @then("the listed experiments are none")
@@ -148,7 +142,7 @@ def listed_none(world: World) -> None:
 @then(parsers.re(f"the listed experiments are, in order, {NAMES}"))
 def listed_in_order(world: World, names: str) -> None:
     found = [_name(item) for item in listed(world)]
-    assert found == names_of(names), f"expected {names} in this order, listed {found}"
+    assert found == names_in(names), f"expected {names} in this order, listed {found}"
 
 
 @then(parsers.re(f"the list shows nothing of {TENANT}'s"))

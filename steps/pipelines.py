@@ -27,14 +27,11 @@ from conformance.outcomes import HarnessError, NotSupported
 from conformance.pipeline_spec import MINIMAL_PIPELINE_SPEC, MINIMAL_PIPELINE_TEXT
 from conformance.world import KIND_PATHS, World
 from steps import oracles
-from steps.generic import ACTOR
+from steps.generic import ACTOR, NAME, NAMES, TENANT, names_in
 
 PIPELINES = KIND_PATHS["pipeline"]
 KIND = "pipeline"
-NAME = r'"(?P<name>[^"]+)"'
 VERSION = r'"(?P<version>[^"]+)"'
-TENANT = r"(?P<tenant>\w+)"
-NAMES = r"(?P<names>nothing|\".*\")"
 DOOR = r"(?: through the (?P<written_door>gateway|direct endpoint))?"
 # A package URL on a host the real server allows (validation/pipeline_url.go); the server checks
 # authorization before it downloads anything, so a refused caller never makes it fetch this.
@@ -121,9 +118,8 @@ def _delete_all(world: World, found: Registry) -> None:
         raise HarnessError("pipeline cleanup failed: " + ", ".join(problems))
 
 
-def names_in(text: str) -> list[str]:
-    """``"a", "b"`` (or ``nothing``) as a sorted list."""
-    return [] if text == "nothing" else sorted(n.strip().strip('"') for n in text.split(","))
+def sorted_names(text: str) -> list[str]:
+    return sorted(names_in(text))
 
 
 def send_upload(world: World, actor: str, path: str) -> requests.Response:
@@ -367,14 +363,14 @@ def listed_pipelines(world: World, request: pytest.FixtureRequest, names: str) -
     found = registry(request, world)
     data = oracles.succeeded(world.last())
     listed = sorted(found.feature_name(str(p.get("name"))) for p in data.get("pipelines") or [])
-    assert listed == names_in(names), f"expected exactly {names_in(names)}, listed {listed}"
+    assert listed == sorted_names(names), f"expected exactly {sorted_names(names)}, listed {listed}"
 
 
 @then(parsers.re(f"the listed versions are exactly {NAMES}"))
 def listed_versions(world: World, names: str) -> None:
     data = oracles.succeeded(world.last())
     listed = sorted(str(v.get("name")) for v in data.get("pipeline_versions") or [])
-    assert listed == names_in(names), f"expected exactly {names_in(names)}, listed {listed}"
+    assert listed == sorted_names(names), f"expected exactly {sorted_names(names)}, listed {listed}"
 
 
 @then(parsers.re(f"the answer is the (?:shared )?pipeline {NAME}"))
@@ -442,7 +438,7 @@ def pipeline_in_tenant(world: World, request: pytest.FixtureRequest, name: str,
                  r'(?:no versions|exactly the versions (?P<names>".*"))'))
 def pipeline_versions(world: World, request: pytest.FixtureRequest, name: str,
                       names: str | None) -> None:
-    expected = names_in(names or "nothing")
+    expected = sorted_names(names or "nothing")
     listed = owner_versions(world, registry(request, world), name)
     assert listed == expected, \
         f"pipeline {name!r}: expected exactly the versions {expected}, has {listed}"

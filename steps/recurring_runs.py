@@ -15,12 +15,10 @@ from pytest_bdd import given, parsers, then, when
 from conformance.changes import recurring_change
 from conformance.pipeline_spec import MINIMAL_PIPELINE_SPEC, MINIMAL_PIPELINE_TEXT
 from conformance.world import Named, World
-from steps.generic import ACTOR
+from steps.generic import ACTOR, NAME, TENANT
 from steps.runs import (
     EXPERIMENT,
-    NAME,
     NAMESPACE_REF,
-    TENANT,
     experiment_id,
     home_tenant,
     reference,

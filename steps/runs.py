@@ -23,12 +23,9 @@ from conformance.outcomes import HarnessError
 from conformance.pipeline_spec import MINIMAL_PIPELINE_SPEC, MINIMAL_PIPELINE_TEXT
 from conformance.world import EXPERIMENTS, Named, World
 from steps import oracles
-from steps.generic import ACTOR
+from steps.generic import ACTOR, NAME, NAMES, TENANT, names_in
 
-NAME = r'"(?P<name>[^"]+)"'
 EXPERIMENT = r'the experiment "(?P<experiment>[^"]+)"'
-TENANT = r"(?P<tenant>\w+)"
-NAMES = r'(?P<names>nothing|"[^"]*"(?:, "[^"]*")*)'
 KIND = "run"
 RUNS = "/apis/v2beta1/runs"
 RUNS_V1 = "/apis/v1beta1/runs"
@@ -262,8 +259,7 @@ def lists_in_tenant(world: World, actor: str, what: str, tenant: str) -> None:
 
 @then(parsers.re(f"the listed (?P<what>runs|recurring runs) are exactly {NAMES}"))
 def listed_exactly(world: World, what: str, names: str) -> None:
-    expected = [] if names == "nothing" else sorted(n.strip().strip('"')
-                                                    for n in names.split(","))
+    expected = sorted(names_in(names))
     found = listed_names(world, what)
     assert found == expected, f"expected exactly {expected}, listed {found}"
 

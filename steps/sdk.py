@@ -27,11 +27,8 @@ from conformance.pipeline_spec import MINIMAL_PIPELINE_TEXT
 from conformance.targets import USERID_HEADER, Nobody, Person, ServiceAccount
 from conformance.world import World
 from steps import oracles
-from steps.generic import ACTOR
+from steps.generic import ACTOR, NAME, NAMES, TENANT, names_in
 
-NAME = r'"(?P<name>[^"]+)"'
-TENANT = r"(?P<tenant>\w+)"
-NAMES = r'(?P<names>nothing|"[^"]*"(?:, "[^"]*")*)'
 SKIP_REASON = "the kfp SDK is not installed where the suite runs"
 CONTEXT = Path(".config") / "kfp" / "context.json"
 # Env vars the SDK reads that would change what a step asks for (spec section 9).
@@ -298,8 +295,7 @@ def sdk_listed_exactly(world: World, names: str) -> None:
     items = (getattr(outcome.value, "experiments", None) or
              getattr(outcome.value, "runs", None) or [])
     found = sorted(str(item.display_name) for item in items)
-    expected = [] if names == "nothing" else sorted(
-        part.strip().strip('"') for part in names.split('", "'))
+    expected = sorted(names_in(names))
     assert found == expected, f"expected exactly {expected}, the SDK listed {found}"
     total = int(getattr(outcome.value, "total_size", 0) or 0)
     assert total == len(expected), f"total_size {total} for {found}"
