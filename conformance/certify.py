@@ -286,7 +286,10 @@ def certify(settings: Settings, out: TextIO = sys.stdout) -> int:
     for error in progress.collect_errors:
         out.write(f"collection error: {scrub(error)}\n")
     run = progress.result
-    if run is not None and run.scenarios:
+    if run is not None and run.aborted:
+        out.write(f"kfp-isolation: aborted, no scenario ran: {scrub(run.aborted)}\n"
+                  f"reports: {Path(settings.report_dir).resolve()}/\n")
+    elif run is not None and run.scenarios:
         out.write("\n" + summary_table(run) + "\n\n" + scrub(run.summary_line()) + "\n")
         out.write(f"reports: {Path(settings.report_dir).resolve()}/ (report.yaml, report.html, "
                   "junit.xml, cucumber.json)\n")

@@ -16,15 +16,18 @@ reports as ``kfp_outcome`` and counted in the terminal summary.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import requests
+import urllib3
+from kubernetes.client.exceptions import ApiException
 
 from conformance import cast as cast_module
 from conformance import matrix
@@ -47,6 +50,7 @@ from conformance.provisioning import (
 from conformance.recorder import Recorder, TargetInfo
 from conformance.report import write_reports
 from conformance.results import RunResult
+from conformance.target import TargetError
 from conformance.targets import TARGET_KINDS, Connection, open_target
 from conformance.world import World
 from emulator.config import EmulatorConfig
@@ -141,12 +145,24 @@ def kfp_connection(pytestconfig: pytest.Config,
     mode = Mode(_setting(pytestconfig, "kfp_mode", ENV_MODE, Mode.FULL_INSIDE.value))
     unguarded = pytestconfig.stash[_UNGUARDED]
     config = EmulatorConfig(unguarded_operations=unguarded) if unguarded else None
-    with open_target(kind, Path(target_file) if target_file else None, mode,
-                     kfp_login_users, config) as connection:
-        pytestconfig.stash[_RECORDER].target = TargetInfo(
-            {**connection.target.redacted(), "target": kind}, connection.mode.value, "")
-        pytestconfig.stash[_RECORDER].configuration = _configuration(pytestconfig, kind)
+    recorder = pytestconfig.stash[_RECORDER]
+    recorder.configuration = _configuration(pytestconfig, kind)
+    with contextlib.ExitStack() as stack:
+        try:
+            connection = stack.enter_context(open_target(
+                kind, Path(target_file) if target_file else None, mode, kfp_login_users, config))
+        except TargetError as exc:
+            abort(pytestconfig, f"cannot use the target: {exc}")
+        recorder.target = TargetInfo({**connection.target.redacted(), "target": kind},
+                                     connection.mode.value, "")
         yield connection
+
+
+def abort(config: pytest.Config, reason: str) -> NoReturn:
+    """Stop the whole run: no scenario can say anything about a target it cannot use (every
+    one of them would end ``error`` for the same reason).  The reports still say why."""
+    config.stash[_RECORDER].aborted = reason
+    pytest.exit(f"kfp-isolation: {reason}", returncode=int(pytest.ExitCode.INTERNAL_ERROR))
 
 
 def _configuration(config: pytest.Config, kind: str) -> dict[str, Any]:
@@ -157,6 +173,7 @@ def _configuration(config: pytest.Config, kind: str) -> dict[str, Any]:
         "target_file": _setting(config, "kfp_target_file", ENV_TARGET_FILE, None) or "",
         "mode": _setting(config, "kfp_mode", ENV_MODE, None) or "",
         "keep_tenants": bool(config.getoption("kfp_keep_tenants")),
+        "profiles": list(config.getoption("kfp_profile") or []),
         "unguarded_operations": sorted(unguarded),
         "selection": {"keyword": config.getoption("keyword") or "",
                       "markers": config.getoption("markexpr") or ""},
@@ -191,8 +208,12 @@ def kfp_cast(pytestconfig: pytest.Config, kfp_connection: Connection) -> Iterato
     cast = Cast(prefix="" if fresh else cast_module.run_prefix())
     tenants = cast.tenants()
     try:
-        provision(kfp_connection.kube, tenants)
-        grant_cluster_admin(kfp_connection.kube, cast.admin_binding, cast.people[ADMIN])
+        try:
+            provision(kfp_connection.kube, tenants)
+            grant_cluster_admin(kfp_connection.kube, cast.admin_binding, cast.people[ADMIN])
+        except (ApiException, TimeoutError, OSError, urllib3.exceptions.HTTPError) as exc:
+            abort(pytestconfig, f"cannot provision the cast's tenants through the Kubernetes "
+                                f"API: {_short(exc)}")
         recorder = pytestconfig.stash[_RECORDER]
         if recorder.target is not None:
             recorder.target.kfp_version = kfp_version(kfp_connection, cast)
@@ -201,6 +222,12 @@ def kfp_cast(pytestconfig: pytest.Config, kfp_connection: Connection) -> Iterato
         if not pytestconfig.getoption("kfp_keep_tenants"):
             revoke_cluster_admin(kfp_connection.kube, cast.admin_binding)
             deprovision(kfp_connection.kube, tenants)
+
+
+def _short(exc: BaseException) -> str:
+    if isinstance(exc, ApiException):
+        return f"{exc.status} {exc.reason}: {str(exc.body or '')[:300]}"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
 def missing(connection: Connection, requirement: str) -> str | None:

@@ -69,6 +69,7 @@ class Recorder:
         self._tags: dict[str, list[str]] = {}
         self._order: list[str] = []
         self.outcomes: dict[str, Outcome] = {}
+        self.aborted = ""
 
     # -- pytest-bdd hooks ----------------------------------------------------------------------
 
@@ -179,7 +180,7 @@ class Recorder:
             duration=time.monotonic() - self._clock,
             target=target.description, kfp_version=target.kfp_version, mode=target.mode,
             scenarios=self.scenario_results(), coverage=self.coverage(),
-            configuration=self.configuration)
+            configuration=self.configuration, aborted=self.aborted)
 
 
 def _first_lines(text: str) -> str:

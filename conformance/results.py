@@ -103,6 +103,7 @@ class RunResult:
     scenarios: list[ScenarioResult] = field(default_factory=list)
     coverage: Coverage = field(default_factory=Coverage)
     configuration: dict[str, Any] = field(default_factory=dict)  # redacted settings of the run
+    aborted: str = ""  # why the run stopped before its scenarios ("" when it did not)
 
     def counts(self, scenarios: list[ScenarioResult] | None = None) -> dict[str, int]:
         """Scenarios per outcome, every outcome present (zero when none)."""
@@ -134,5 +135,6 @@ class RunResult:
 
     def summary_line(self) -> str:
         counts = ", ".join(f"{n} {o}" for o, n in self.counts().items() if n)
+        what = f"aborted: {self.aborted}" if self.aborted else counts or "no scenarios"
         return (f"kfp-isolation {self.tool_version}: {self.verdict.value.upper()} — "
-                f"{self.target.get('name', '?')} ({self.mode}): {counts or 'no scenarios'}")
+                f"{self.target.get('name', '?')} ({self.mode or '?'}): {what}")

@@ -127,10 +127,12 @@ def test_an_unreachable_target_is_an_error_not_a_failure(tmp_path: Path) -> None
     done = certify("--target", "cluster", "--target-file", str(target), "--feature",
                    "identity", "--report-dir", str(tmp_path / "r"))
     assert done.returncode == 2, done.stdout + done.stderr
+    assert "aborted, no scenario ran: cannot use the target" in done.stdout
     report = yaml.safe_load((tmp_path / "r" / "report.yaml").read_text())
     assert report["summary"]["verdict"] == "error"
-    assert report["summary"]["counts"]["fail"] == 0
-    assert report["summary"]["counts"]["error"] > 0
+    assert "missing-kubeconfig" in report["summary"]["aborted"]
+    assert set(report["summary"]["counts"].values()) == {0}  # nothing passed, nothing failed
+    assert validate_report(tmp_path / "r" / "report.yaml") == []
 
 
 def test_dry_run_lists_scenarios_and_touches_nothing(tmp_path: Path) -> None:
