@@ -49,6 +49,7 @@ from conformance.provisioning import (
 )
 from conformance.recorder import Recorder, TargetInfo
 from conformance.report import write_reports
+from conformance.requirements import missing
 from conformance.results import RunResult
 from conformance.target import TargetError
 from conformance.targets import TARGET_KINDS, Connection, open_target
@@ -228,27 +229,6 @@ def _short(exc: BaseException) -> str:
     if isinstance(exc, ApiException):
         return f"{exc.status} {exc.reason}: {str(exc.body or '')[:300]}"
     return f"{type(exc).__name__}: {str(exc)[:300]}"
-
-
-def missing(connection: Connection, requirement: str) -> str | None:
-    """Why the target cannot run a ``@requires-<requirement>`` scenario (None: it can)."""
-    mode = connection.mode
-    checks: dict[str, Callable[[], str | None]] = {
-        "multiuser": lambda: None if mode.multiuser else f"a {mode.value} deployment",
-        "standalone": lambda: None if not mode.multiuser else f"a {mode.value} deployment",
-        "gateway": lambda: None if connection.target.kfp_gateway and mode.multiuser
-        else f"no gateway with a login proxy ({mode.value})",
-        "emulator-controls": lambda: None if connection.target.is_emulator
-        else "not an emulator",
-        "data-plane": lambda: "this release of the suite does not reach the data plane "
-                              "(object store, ML Metadata) yet",
-    }
-    if requirement == "sdk":
-        return None  # a harness requirement: the sdk steps skip when kfp is not installed
-    if requirement not in checks:
-        raise ValueError(f"unknown requirement @{REQUIRES}{requirement}; "
-                         f"known: {', '.join(REQUIREMENTS)}")
-    return checks[requirement]()
 
 
 @pytest.fixture
