@@ -8,23 +8,16 @@ from pathlib import Path
 
 import pytest
 
-FEATURES = Path(__file__).resolve().parents[2] / "features"
+from tests.support.feature_runs import outcomes as feature_outcomes
+from tests.support.feature_runs import run_features
 
 
 def run(pytester: pytest.Pytester, *args: str) -> dict[str, tuple[str, set[str]]]:
-    """Run the features in-process; each scenario's final outcome and its tags."""
-    recorder = pytester.inline_run(str(FEATURES), "-p", "no:cacheprovider", *args)
-    found: dict[str, tuple[str, set[str]]] = {}
-    for report in recorder.getreports("pytest_runtest_logreport"):
-        if hasattr(report, "kfp_outcome"):
-            found[report.nodeid] = (report.kfp_outcome, set(report.keywords))
-    collected = [r for r in recorder.getreports("pytest_collectreport") if r.failed]
-    assert not collected, collected
-    return found
+    return run_features(pytester, None, *args)
 
 
 def outcomes(pytester: pytest.Pytester, *args: str) -> dict[str, str]:
-    return {node: outcome for node, (outcome, _) in run(pytester, *args).items()}
+    return feature_outcomes(pytester, None, *args)
 
 
 def expected_in_full_mode(tags: set[str]) -> str:

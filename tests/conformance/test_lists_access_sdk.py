@@ -26,29 +26,9 @@ from emulator.kfp.access import AccessControl, Credentials
 from emulator.kfp.experiments import ExperimentService
 from emulator.kube.rbac import ResourceAttributes
 from steps import access, lists, sdk
+from tests.support.feature_runs import failed, outcomes
 
-FEATURES = Path(__file__).resolve().parents[2] / "features"
 OURS = ("lists.feature", "access_changes.feature", "sdk.feature")
-
-
-def outcomes(pytester: pytest.Pytester, features: tuple[str, ...], *args: str) -> dict[str, str]:
-    """Run only ``features`` in-process; each scenario's final kfp-isolation outcome."""
-    paths = [str(FEATURES / name) for name in features]
-    pytester.makepyfile(test_selected=(
-        "from pytest_bdd import scenarios\n"
-        "import steps\n"
-        "globals().update(steps.definitions())\n"
-        f"scenarios(*{paths!r})\n"))
-    recorder = pytester.inline_run("-p", "no:cacheprovider", *args)
-    collected = [r for r in recorder.getreports("pytest_collectreport") if r.failed]
-    assert not collected, collected
-    return {report.nodeid: report.kfp_outcome
-            for report in recorder.getreports("pytest_runtest_logreport")
-            if hasattr(report, "kfp_outcome")}
-
-
-def failed(found: dict[str, str]) -> list[str]:
-    return sorted(node for node, outcome in found.items() if outcome == "fail")
 
 
 @pytest.mark.parametrize("mode", ["full-inside", "full-outside"])

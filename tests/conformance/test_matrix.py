@@ -10,8 +10,7 @@ import pytest
 
 from conformance import matrix
 from conformance.matrix import ALLOWED, DENIED, IDENTITIES, UNAUTHENTICATED
-
-FEATURES = Path(__file__).resolve().parents[2] / "features"
+from tests.support.feature_runs import FEATURES
 
 
 def identity(kind: str) -> matrix.Identity:

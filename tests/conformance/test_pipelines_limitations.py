@@ -16,8 +16,8 @@ from emulator.config import EmulatorConfig
 from emulator.core import Emulator
 from emulator.modes import Mode
 from emulator.serving import EmulatorServer
+from tests.support.feature_runs import outcomes as feature_outcomes
 
-FEATURES = Path(__file__).resolve().parents[2] / "features"
 MINE = ("pipelines", "limitations", "standalone")
 SHARED = "test_pipeline_definitions_are_shared"
 DATA_PLANE = ("test_ml_metadata_is_shared", "test_the_object_store_is_shared")
@@ -25,20 +25,9 @@ DATA_PLANE = ("test_ml_metadata_is_shared", "test_the_object_store_is_shared")
 
 def outcomes(pytester: pytest.Pytester, *args: str,
              features: tuple[str, ...] = MINE) -> dict[str, str]:
-    """Run only these features (not the whole folder) in-process; each scenario's outcome."""
-    paths = ", ".join(repr(str(FEATURES / f"{name}.feature")) for name in features)
-    pytester.makepyfile(test_mine=f"""
-        from pytest_bdd import scenarios
-        import steps
-        globals().update(steps.definitions())
-        for path in ({paths},):
-            scenarios(path)
-    """)
-    recorder = pytester.inline_run("-p", "no:cacheprovider", *args)
-    assert not [r for r in recorder.getreports("pytest_collectreport") if r.failed]
-    found = {report.nodeid.split("::")[-1]: report.kfp_outcome
-             for report in recorder.getreports("pytest_runtest_logreport")
-             if hasattr(report, "kfp_outcome")}
+    """Run only these features in-process; each scenario's outcome by its test name."""
+    found = {node.split("::")[-1]: outcome
+             for node, outcome in feature_outcomes(pytester, features, *args).items()}
     assert found, "no scenario ran"
     return found
 

@@ -4,7 +4,6 @@ run authorization is broken, and their Then steps refuse wrong answers."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,31 +12,10 @@ from conformance.changes import recurring_change, run_change
 from emulator.kfp import recurring as recurring_module
 from emulator.kfp import runs as runs_module
 from emulator.kfp.state import KfpState
+from tests.support.feature_runs import failed, outcomes
 
-FEATURES = Path(__file__).resolve().parents[2] / "features"
 # Every scenario passing in both full modes is test_feature_runs.py's (the whole suite).
 OURS = ("runs.feature", "recurring_runs.feature", "namespace_input.feature")
-
-
-def outcomes(pytester: pytest.Pytester, features: tuple[str, ...], *args: str) -> dict[str, str]:
-    """Run only ``features`` (names in features/, or paths) in-process; each scenario's final
-    kfp-isolation outcome."""
-    paths = [str(FEATURES / name) if "/" not in name else name for name in features]
-    pytester.makepyfile(test_selected=(
-        "from pytest_bdd import scenarios\n"
-        "import steps\n"
-        "globals().update(steps.definitions())\n"
-        f"scenarios(*{paths!r})\n"))
-    recorder = pytester.inline_run("-p", "no:cacheprovider", *args)
-    collected = [r for r in recorder.getreports("pytest_collectreport") if r.failed]
-    assert not collected, collected
-    return {report.nodeid: report.kfp_outcome
-            for report in recorder.getreports("pytest_runtest_logreport")
-            if hasattr(report, "kfp_outcome")}
-
-
-def failed(found: dict[str, str]) -> list[str]:
-    return sorted(node for node, outcome in found.items() if outcome == "fail")
 
 
 def test_a_standalone_target_supports_none_of_them(pytester: pytest.Pytester) -> None:
