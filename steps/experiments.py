@@ -100,12 +100,6 @@ def experiment_in_state(world: World, name: str, state: str) -> None:
     named.seen = now
 
 
-@then(parsers.re(f"the experiment {NAME} no longer exists"))
-def experiment_gone(world: World, name: str) -> None:
-    now = world.owner_view(world.named(KIND, name))
-    assert now.status_code == 404, f"expected 404 for its owner, got {now.status_code}"
-
-
 @then(parsers.re(f"the experiment {NAME} belongs to {TENANT}"))
 def experiment_in_tenant(world: World, name: str, tenant: str) -> None:
     named = world.named(KIND, name)

@@ -53,3 +53,14 @@ def request_unauthenticated(world: World) -> None:
 @then(parsers.re(r'the request fails with (?P<status>\d{3}) "(?P<message>.*)"'))
 def request_fails_with(world: World, status: str, message: str) -> None:
     oracles.failed_with(world.last(), int(status), world.resolve(message))
+
+
+# The kinds a feature names, as the world keeps them.
+KINDS = {"experiment": "experiment", "run": "run", "recurring run": "recurringrun"}
+
+
+@then(parsers.re(f"the (?P<kind>{'|'.join(KINDS)}) {NAME} no longer exists"))
+def object_gone(world: World, kind: str, name: str) -> None:
+    response = world.owner_view(world.named(KINDS[kind], name))
+    assert response.status_code == 404, \
+        f"expected 404 for its owner, got {response.status_code}: {response.text[:200]}"

@@ -139,13 +139,6 @@ def recurring_run_switched(world: World, name: str, switch: str) -> None:
     named.seen = now
 
 
-@then(parsers.re(f"the recurring run {NAME} no longer exists"))
-def recurring_run_gone(world: World, name: str) -> None:
-    response = world.owner_view(world.named(KIND, name))
-    assert response.status_code == 404, \
-        f"expected 404 for its owner, got {response.status_code}: {response.text[:200]}"
-
-
 @then(parsers.re(f"the recurring run {NAME} belongs to {TENANT}"))
 def recurring_run_in_tenant(world: World, name: str, tenant: str) -> None:
     _, now = _now(world, name)

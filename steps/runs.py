@@ -308,13 +308,6 @@ def run_retried(world: World, name: str) -> None:
     named.seen = now
 
 
-@then(parsers.re(f"the run {NAME} no longer exists"))
-def run_gone(world: World, name: str) -> None:
-    response = world.owner_view(world.named(KIND, name))
-    assert response.status_code == 404, \
-        f"expected 404 for its owner, got {response.status_code}: {response.text[:200]}"
-
-
 @then(parsers.re(f"the run {NAME} belongs to {TENANT}"))
 def run_in_tenant(world: World, name: str, tenant: str) -> None:
     """v2beta1 runs carry no namespace: the v1beta1 answer names it as a NAMESPACE reference."""
