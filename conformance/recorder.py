@@ -84,8 +84,12 @@ class Recorder:
         callspec = getattr(request.node, "callspec", None)
         example = callspec.params.get("_pytest_bdd_example") if callspec else None
         scene.example = {str(k): str(v) for k, v in (example or {}).items()}
-        templates = [step.scenario for step in scenario.steps if step.scenario is not None]
-        scene.template = templates[0].name if templates else scenario.name
+        # The outline's name before the example filled it in (the matrix's outlines end in
+        # " as <identity>"; rendered steps keep no link to their template).
+        identity = scene.example.get("identity", "")
+        scene.template = (scenario.name.removesuffix(identity) + "<identity>"
+                          if identity and scenario.name.endswith(f" as {identity}")
+                          else scenario.name)
 
     def pytest_bdd_before_step(self, request: pytest.FixtureRequest, step: Any) -> None:
         self._scene(request.node).step_started = time.monotonic()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conformance import matrix
 from conformance.matrix import ALLOWED, DENIED, IDENTITIES, UNAUTHENTICATED
@@ -99,9 +100,18 @@ def test_the_probes_are_exactly_the_operations_that_ask_for_authorization(
         target = describe_emulator(server, kubeconfig).dump(tmp_path / "target.yaml")
         result = pytester.inline_run(str(FEATURES), "-p", "no:cacheprovider", "-m",
                                      "api-matrix", "--kfp-target", "url",
-                                     "--kfp-target-file", str(target))
+                                     "--kfp-target-file", str(target),
+                                     "--kfp-report-dir", str(tmp_path / "report"))
     passed, _, failed = result.listoutcomes()
     assert not failed and len(passed) == len(matrix.PROBES) * len(IDENTITIES)
+    # The report's coverage: every cell of the matrix, each with its scenario's outcome.
+    report = yaml.safe_load((tmp_path / "report" / "report.yaml").read_text())
+    cells = report["coverage"]["cells"]
+    assert len(cells) == len(matrix.PROBES) * len(IDENTITIES)
+    assert {(c["api"], c["operation_id"]) for c in cells} == \
+        {(p.api, p.operation_id) for p in matrix.PROBES}
+    assert {c["outcome"] for c in cells} == {"pass"}
+    assert {c["identity"] for c in cells} == {i.kind for i in IDENTITIES}
     consulted = emulator.kfp.state.access.consulted
     assert consulted == {p.key for p in matrix.PROBES}, (
         sorted(consulted - {p.key for p in matrix.PROBES}),
