@@ -83,15 +83,6 @@ def total_size_is(world: World, size: str) -> None:
     assert int(data.get("total_size") or 0) == int(size), f"total_size: {data}"
 
 
-@then(parsers.re(f"the experiment {NAME} is unchanged"))
-def experiment_unchanged(world: World, name: str) -> None:
-    named = world.named(KIND, name)
-    now = world.owner_view(named)
-    assert now.status_code == 200, \
-        f"experiment {name!r} is gone for its owner: {now.status_code} {now.text[:200]}"
-    assert now.json() == named.seen, f"experiment {name!r} changed: {named.seen} -> {now.json()}"
-
-
 @then(parsers.re(f"the experiment {NAME} is (?P<state>{'|'.join(STATES)})"))
 def experiment_in_state(world: World, name: str, state: str) -> None:
     named = world.named(KIND, name)

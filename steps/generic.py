@@ -59,6 +59,13 @@ def request_fails_with(world: World, status: str, message: str) -> None:
 KINDS = {"experiment": "experiment", "run": "run", "recurring run": "recurringrun"}
 
 
+@then(parsers.re(f"the (?P<kind>{'|'.join(KINDS)}) {NAME} is unchanged"))
+def object_unchanged(world: World, kind: str, name: str) -> None:
+    """The no-side-effect check of a refusal (what counts as a change: conformance.changes)."""
+    what, _ = world.changed(world.named(KINDS[kind], name))
+    assert what is None, f"{kind} {name!r} changed: {what}"
+
+
 @then(parsers.re(f"the (?P<kind>{'|'.join(KINDS)}) {NAME} no longer exists"))
 def object_gone(world: World, kind: str, name: str) -> None:
     response = world.owner_view(world.named(KINDS[kind], name))

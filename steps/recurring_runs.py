@@ -12,7 +12,6 @@ from typing import Any
 
 from pytest_bdd import given, parsers, then, when
 
-from conformance.changes import recurring_change
 from conformance.pipeline_spec import MINIMAL_PIPELINE_SPEC, MINIMAL_PIPELINE_TEXT
 from conformance.world import Named, World
 from steps.generic import ACTOR, NAME, TENANT
@@ -122,13 +121,6 @@ def creates_recurring_run_without_experiment(world: World, actor: str, name: str
 @when(parsers.re(ACTOR + f" (?P<action>{'|'.join(ACTIONS)}) the recurring run {NAME}"))
 def acts_on_recurring_run(world: World, actor: str, action: str, name: str) -> None:
     _act(world, actor, action, name)
-
-
-@then(parsers.re(f"the recurring run {NAME} is unchanged"))
-def recurring_run_unchanged(world: World, name: str) -> None:
-    named, now = _now(world, name)
-    change = recurring_change(named.seen, now)
-    assert change is None, f"recurring run {name!r} changed: {change}"
 
 
 @then(parsers.re(f"the recurring run {NAME} is (?P<switch>{SWITCHES})"))

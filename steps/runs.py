@@ -18,7 +18,7 @@ import requests
 from pytest_bdd import given, parsers, then, when
 
 from conformance.cast import TENANTS
-from conformance.changes import CANCEL_STATES, TERMINAL_STATES, run_change
+from conformance.changes import CANCEL_STATES, TERMINAL_STATES
 from conformance.outcomes import HarnessError
 from conformance.pipeline_spec import MINIMAL_PIPELINE_SPEC, MINIMAL_PIPELINE_TEXT
 from conformance.world import EXPERIMENTS, Named, World
@@ -268,13 +268,6 @@ def listed_exactly(world: World, what: str, names: str) -> None:
 def nothing_created(world: World, what: str, tenant: str) -> None:
     extra = created_since(world, what + "s", tenant)
     assert not extra, f"{tenant} holds {what}s the scenario's Givens did not make: {extra}"
-
-
-@then(parsers.re(f"the run {NAME} is unchanged"))
-def run_unchanged(world: World, name: str) -> None:
-    named, now = _now(world, name)
-    change = run_change(named.seen, now)
-    assert change is None, f"run {name!r} changed: {change}"
 
 
 @then(parsers.re(f"the run {NAME} is (?P<state>{'|'.join(STORAGE_STATES)})"))
