@@ -118,6 +118,9 @@ class Probe:
 V1_NS = "resource_reference_key.type=NAMESPACE&resource_reference_key.id={namespace:alice}"
 DOWNLOAD = (400, "download")  # a real server may not fetch the data: URL; the emulator does
 DOWNLOAD_V1 = (400, "pipeline")
+# The probe's ScheduledWorkflow stands for no recurring run: after authorization the server's
+# lookup answers 404 (ReportScheduledWorkflowResource), and nothing is written.
+NO_RECURRING_RUN = (404, "error retrieving recurring run")
 _V2, _V1 = "/apis/v2beta1", "/apis/v1beta1"
 
 
@@ -227,7 +230,7 @@ def _probes() -> list[Probe]:
         p(v2, "ReportService_ReportScheduledWorkflow", "POST", f"{_V2}/scheduledworkflows",
           "scheduledworkflows", "report", "", f"{_V2}/scheduledworkflows",
           json.dumps(_report_manifest("ScheduledWorkflow")),
-          also_allowed=((400, ""),), cluster_wide=True),
+          also_allowed=(NO_RECURRING_RUN,), cluster_wide=True),
         p(v2, "ReportService_ReportWorkflow", "POST", f"{_V2}/workflows", "workflows", "report",
           "", f"{_V2}/workflows", json.dumps(_report_manifest("Workflow")),
           also_allowed=((400, "missing the Run ID label"),), cluster_wide=True),
@@ -357,7 +360,7 @@ def _probes() -> list[Probe]:
         p(v1, "ReportService_ReportScheduledWorkflowV1", "POST", f"{_V1}/scheduledworkflows",
           "scheduledworkflows", "report", "", f"{_V1}/scheduledworkflows",
           json.dumps(_report_manifest("ScheduledWorkflow")),
-          also_allowed=((400, ""),), cluster_wide=True),
+          also_allowed=(NO_RECURRING_RUN,), cluster_wide=True),
         p(v1, "ReportService_ReportWorkflowV1", "POST", f"{_V1}/workflows", "workflows",
           "report", "", f"{_V1}/workflows", json.dumps(_report_manifest("Workflow")),
           also_allowed=((400, "missing the Run ID label"),), cluster_wide=True),

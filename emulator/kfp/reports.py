@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from emulator.errors import KfpError, invalid_input
+from emulator.errors import KfpError, invalid_input, not_found
 from emulator.kfp.access import Credentials
 from emulator.kfp.lifecycle import Lifecycle
 from emulator.kfp.models import TERMINAL_STATES, RuntimeState
@@ -84,3 +84,10 @@ class ReportService:
         except KfpError as error:
             raise error.wrap("Report scheduled workflow failed") from None
         self._authorize(creds, "scheduledworkflows", swf["metadata"]["name"])
+        # The report updates the recurring run the ScheduledWorkflow stands for (its uid); the
+        # emulator keeps no ScheduledWorkflow status, so only the lookup has an effect.
+        uid = str(swf["metadata"]["uid"])
+        if self.state.recurring_runs.get(uid) is None:
+            raise not_found("Job", uid).wrap(
+                f"Failed to report scheduled workflow due to error retrieving recurring run {uid}"
+            ).wrap("Report scheduled workflow failed")

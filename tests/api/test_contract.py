@@ -258,13 +258,21 @@ def test_v2beta1_every_operation_matches_the_swagger(kfp_env: KfpTestEnv,
     api.call("POST", f"{v2}/experiments/{eid}:unarchive")
 
     # persistence agent reports (cluster-wide "report" verb)
+    rrid = api.call("POST", f"{v2}/recurringruns", json={
+        "display_name": "reported", "experiment_id": eid, "mode": "DISABLE",
+        "pipeline_version_reference": {"pipeline_id": pid, "pipeline_version_id": vid},
+        "trigger": {"cron_schedule": {"cron": "0 0 0 * * *"}}})["recurring_run_id"]
     with kfp_env.as_service_account("kubeflow", "ml-pipeline-persistenceagent") as agent:
         reporter = Contract("v2beta1", agent)
         workflow = {"metadata": {"name": "wf-1", "namespace": NS, "uid": "u-1",
                                  "labels": {"pipeline/runid": rid}}, "status": {}}
         reporter.call("POST", f"{v2}/workflows", json=json.dumps(workflow))
         reporter.call("POST", f"{v2}/scheduledworkflows", json=json.dumps(
-            {"metadata": {"name": "swf-1", "namespace": NS, "uid": "u-2"}}))
+            {"metadata": {"name": "swf-1", "namespace": NS, "uid": rrid}}))
+        # A ScheduledWorkflow of no recurring run: the server's lookup answers (report_server.go).
+        reporter.error("POST", f"{v2}/scheduledworkflows", 404, 5, "Job u-2 not found",
+                       json=json.dumps({"metadata": {"name": "swf-2", "namespace": NS,
+                                                     "uid": "u-2"}}))
         api.covered |= reporter.covered
         for key, codes in reporter.statuses.items():
             api.statuses.setdefault(key, set()).update(codes)
