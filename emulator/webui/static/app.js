@@ -142,14 +142,20 @@
     select.value = state.namespaces.some((n) => n.name === state.namespace) ? state.namespace : "";
     select.disabled = state.standalone;
     $("user").textContent = state.user;
+    document.body.dataset.namespace = state.namespace;
   }
 
-  function setNamespace(name) {
-    state.namespace = name;
+  // The choice is kept in the address (shareable, reloadable) and in localStorage.
+  function remember(name) {
     localStorage.setItem(STORAGE_KEY, name);
     const url = new URL(location.href);
     url.searchParams.set("namespace", name);
     history.replaceState(null, "", url);
+  }
+
+  function setNamespace(name) {
+    state.namespace = name;
+    remember(name);
     renderPicker();
     render();
   }
@@ -166,8 +172,11 @@
 
   // -- home: experiments, runs, recurring runs of one namespace ------------------------------
 
-  const listParams = () => ({ namespace: state.namespace || undefined, page_size: 100,
-    sort_by: "created_at desc" });
+  // As the KFP UI lists them: newest first, archived ones left out (the "Active" tab).
+  const ACTIVE = JSON.stringify({ predicates: [{ key: "storage_state",
+    operation: "NOT_EQUALS", string_value: "ARCHIVED" }] });
+  const listParams = (active) => ({ namespace: state.namespace || undefined, page_size: 100,
+    sort_by: "created_at desc", filter: active ? ACTIVE : undefined });
 
   async function settle(promise) {
     try {
@@ -186,9 +195,9 @@
   async function renderHome(seq) {
     const ns = state.namespace;
     const [experiments, runs, recurring] = await Promise.all([
-      settle(api("GET", "/experiments", listParams())),
-      settle(api("GET", "/runs", listParams())),
-      settle(api("GET", "/recurringruns", listParams()))]);
+      settle(api("GET", "/experiments", listParams(true))),
+      settle(api("GET", "/runs", listParams(true))),
+      settle(api("GET", "/recurringruns", listParams(false)))]);
     if (seq !== state.renderSeq) return;
     const experimentList = experiments.value ? experiments.value.experiments || [] : [];
     const names = new Map(experimentList.map((e) => [e.experiment_id, e.display_name]));
@@ -459,7 +468,13 @@
       showError(err);
     }
     await renderDecisions();
-    if (seq === state.renderSeq) document.body.dataset.ready = "true";
+    if (seq === state.renderSeq) finished();
+  }
+
+  // The page has shown everything the last action asked for (UI drivers wait for this).
+  function finished() {
+    document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
+    document.body.dataset.ready = "true";
   }
 
   async function start() {
@@ -472,12 +487,12 @@
     } catch (err) {
       showError(err);
       $("user").textContent = "(unknown)";
-      document.body.dataset.ready = "true";
+      finished();
       return;
     }
     state.namespace = state.standalone ? "" : chooseInitialNamespace();
     if (state.namespace && state.namespaces.some((n) => n.name === state.namespace)) {
-      localStorage.setItem(STORAGE_KEY, state.namespace);
+      remember(state.namespace);
     }
     renderPicker();
     await render();
