@@ -102,6 +102,8 @@ def build_emulator(args: argparse.Namespace) -> tuple[Emulator, Setup]:
     config_values = dict(setup.config)
     if args.single_user:
         config_values["multiuser"] = False
+    if args.artifact_credentials:
+        config_values["artifact_credentials"] = args.artifact_credentials
     known = set(EmulatorConfig.__dataclass_fields__)
     unknown = set(config_values) - known
     if unknown:
@@ -131,6 +133,8 @@ def connection_banner(server: EmulatorServer, setup: Setup, kubeconfig: Path | N
         f"{server.gateway_url}   (KFP under /pipeline)",
         f"  Kubernetes API:  {server.kube_url}"
         + (f"   kubeconfig: {kubeconfig}" if kubeconfig else ""),
+        f"  object store (S3, bucket mlpipeline, "
+        f"{emulator.config.artifact_credentials} credentials):  {server.object_store_url}",
         f"  controls:  {server.url}/_emulator",
         "",
     ]
@@ -176,7 +180,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         emulator, setup = build_emulator(args)
         server = EmulatorServer(emulator, args.host, args.port,
                                 "debug" if args.verbose else "info",
-                                gateway_port=args.gateway_port, kube_port=args.kube_port)
+                                gateway_port=args.gateway_port, kube_port=args.kube_port,
+                                object_store_port=args.object_store_port)
     except (SetupError, ValueError, TypeError, OSError) as exc:
         print(f"kfp-isolation: {exc}", file=sys.stderr)
         return 2
@@ -209,6 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="ingress gateway with the login proxy (0: any free port)")
     serve.add_argument("--kube-port", type=int, default=6443,
                        help="Kubernetes API (0: any free port)")
+    serve.add_argument("--object-store-port", type=int, default=9000,
+                       help="S3 object store, as minio-service:9000 (0: any free port)")
+    serve.add_argument("--artifact-credentials", choices=["shared", "per-namespace"],
+                       help="object-store credentials of profile namespaces: the root pair "
+                            "(KFP <= 2.14, default) or one user per namespace (KFP >= 2.15)")
     serve.add_argument("--mode", choices=[m.value for m in Mode],
                        help="deployment and way in (default full-inside, or standalone-inside "
                             "with --single-user)")

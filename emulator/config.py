@@ -8,6 +8,9 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 MANIFEST_USERID_HEADER = "kubeflow-userid"
+# The values of EmulatorConfig.artifact_credentials (emulator.objectstore.models.
+# ArtifactCredentials).
+ARTIFACT_CREDENTIALS = ("shared", "per-namespace")
 
 
 def _env_bool(value: str) -> bool:
@@ -42,6 +45,11 @@ class EmulatorConfig:
     # emulator.http.routing.operation_key) that skip authorization entirely.  The suite's
     # sensitivity check switches them off one at a time and expects a failing scenario.
     unguarded_operations: frozenset[str] = frozenset()
+    # The object store's credentials per profile namespace: "shared" (KFP <= 2.14, MinIO: every
+    # namespace gets the root pair) or "per-namespace" (KFP >= 2.15, SeaweedFS: an IAM user per
+    # namespace).  Not in ENV_NAMES: no server reads it from its environment -- it is the
+    # manifests' choice of object store and profile controller, not an API server flag.
+    artifact_credentials: str = "shared"
 
     ENV_NAMES: ClassVar[dict[str, str]] = {
         "multiuser": "MULTIUSER",
@@ -53,6 +61,12 @@ class EmulatorConfig:
         "pod_namespace": "POD_NAMESPACE",
         "default_runner_service_account": "DEFAULTPIPELINERUNNERSERVICEACCOUNT",
     }
+
+    def __post_init__(self) -> None:
+        if self.artifact_credentials not in ARTIFACT_CREDENTIALS:
+            raise ValueError(f"artifact_credentials must be one of "
+                             f"{', '.join(ARTIFACT_CREDENTIALS)}, not "
+                             f"{self.artifact_credentials!r}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> EmulatorConfig:

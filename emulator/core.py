@@ -15,6 +15,8 @@ from emulator.kfp.server import KfpApiServer
 from emulator.kube.cluster import EDITOR_SA, ROLE_TO_CLUSTER_ROLE, Cluster
 from emulator.kube.rbac import ClusterRoleBinding, Decision
 from emulator.modes import Mode
+from emulator.objectstore.models import ArtifactCredentials, ObjectStore
+from emulator.objectstore.provisioning import provision_namespace
 from emulator.snapshot import export_state, import_state, resume_timers
 
 
@@ -55,6 +57,12 @@ class Emulator:
         self.clock = clock or Clock()
         self.cluster = Cluster(self.config.pod_namespace, self.clock.now)
         self.kfp = KfpApiServer(self.config, self.cluster, self.clock, self.mode)
+        # The artifact store (MinIO / SeaweedFS); the pipelines-profile-controller gives each
+        # profile namespace its credentials, which die with the namespace.
+        self.object_store = ObjectStore(self.clock.now,
+                                        ArtifactCredentials(self.config.artifact_credentials))
+        self.cluster.profile_reconciled.append(self._provision_object_store)
+        self.cluster.namespace_deleted.append(self.object_store.forget_namespace)
         self._initial_profiles = list(profiles or [])
         self._initial_admins: list[str] = []
         for spec in self._initial_profiles:
@@ -82,6 +90,9 @@ class Emulator:
             self.cluster.create_profile(spec.name, spec.owner)
             for email, role in spec.contributors:
                 self.cluster.add_contributor(spec.name, email, role)
+
+    def _provision_object_store(self, namespace: str) -> None:
+        provision_namespace(self.cluster, self.object_store, namespace)
 
     def make_cluster_admin(self, user: str) -> ClusterRoleBinding:
         """Bind ``user`` to ``cluster-admin`` (kept across :meth:`reset`)."""
@@ -139,6 +150,7 @@ class Emulator:
         with self.kfp.state.lock:
             self.kfp.state.clear()
             self.login_state.clear()
+            self.object_store.clear()
             # User tokens stay valid; ServiceAccount tokens die with their recreated accounts.
             self.cluster.reset()
             for spec in self._initial_profiles:

@@ -20,6 +20,7 @@ class Listener(str, Enum):
     DIRECT = "direct"  # ml-pipeline.kubeflow:8888: trusts the identity header
     GATEWAY = "gateway"  # Istio ingress + login proxy (full) / ml-pipeline-ui (standalone)
     KUBE = "kube"  # the Kubernetes API slice
+    OBJECT_STORE = "objectstore"  # minio-service.kubeflow:9000 / seaweedfs.kubeflow:8333 (S3)
 
 
 class Mode(str, Enum):

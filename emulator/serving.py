@@ -54,19 +54,20 @@ def _bind(host: str, port: int) -> socket.socket:
 class EmulatorServer:
     """An emulator's listeners on ``host``; start() serves them from a daemon thread.
 
-    Ports of 0 pick free ones.  ``url`` is the direct endpoint, ``gateway_url`` the gateway and
-    ``kube_url`` the Kubernetes API.
+    Ports of 0 pick free ones.  ``url`` is the direct endpoint, ``gateway_url`` the gateway,
+    ``kube_url`` the Kubernetes API and ``object_store_url`` the S3 object store.
     """
 
     def __init__(self, emulator: Emulator | None = None, host: str = "127.0.0.1",
                  port: int = 0, log_level: str = "warning", *, gateway_port: int = 0,
-                 kube_port: int = 0) -> None:
+                 kube_port: int = 0, object_store_port: int = 0) -> None:
         self.emulator = emulator or Emulator()
         self.host = host
         self._sockets: dict[Listener, socket.socket] = {}
         try:
             for listener, wanted in ((Listener.DIRECT, port), (Listener.GATEWAY, gateway_port),
-                                     (Listener.KUBE, kube_port)):
+                                     (Listener.KUBE, kube_port),
+                                     (Listener.OBJECT_STORE, object_store_port)):
                 self._sockets[listener] = _bind(host, wanted)
         except OSError:
             for sock in self._sockets.values():  # a taken port must not leak the others
@@ -119,6 +120,11 @@ class EmulatorServer:
     @property
     def kube_url(self) -> str:
         return self.url_of(Listener.KUBE)
+
+    @property
+    def object_store_url(self) -> str:
+        """The S3 endpoint (path-style; bucket ``mlpipeline``)."""
+        return self.url_of(Listener.OBJECT_STORE)
 
     @property
     def entry_url(self) -> str:

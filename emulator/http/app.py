@@ -19,6 +19,7 @@ from emulator.http.routing import Router, dispatch
 from emulator.kfam import routes as kfam_routes
 from emulator.kube.api.app import build_kube_app
 from emulator.modes import Listener
+from emulator.objectstore.s3 import build_s3_app
 
 log = logging.getLogger("kfp_isolation.emulator")
 
@@ -79,4 +80,5 @@ def build_apps(emulator: Emulator) -> dict[Listener, ASGIApp]:
         Listener.DIRECT: direct,
         Listener.GATEWAY: build_gateway_app(emulator, direct),
         Listener.KUBE: build_kube_app(emulator),
+        Listener.OBJECT_STORE: build_s3_app(emulator),
     }

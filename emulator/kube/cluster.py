@@ -224,6 +224,9 @@ class Cluster:
         self.tokens = TokenAuthority(subject_exists=self._subject_exists)
         # Called with a namespace's name after it is deleted (the KFP server drops its objects).
         self.namespace_deleted: list[NamespaceHook] = []
+        # Called with a Profile's namespace after the profile controller reconciled it (the
+        # pipelines-profile-controller adds its per-namespace objects then).
+        self.profile_reconciled: list[NamespaceHook] = []
         self._install()
 
     def _install(self) -> None:
@@ -536,6 +539,8 @@ class Cluster:
                 role_ref=RoleRef("ClusterRole", ROLE_TO_CLUSTER_ROLE[role]),
                 subjects=[Subject("ServiceAccount", account, name)],
             ))
+        for hook in self.profile_reconciled:
+            hook(name)
 
     def get_profile(self, name: str) -> Profile:
         profile = self.profiles.get(name)

@@ -1,0 +1,186 @@
+"""The object store's state: buckets, objects and the credentials that may use them (no HTTP).
+
+KFP keeps every artifact in one bucket, ``mlpipeline``.  Who may read what depends on the
+deployment (docs/upstream/kfp-data-plane.md section 2.3):
+
+- ``SHARED`` (KFP <= 2.14, MinIO): every profile namespace gets the root pair
+  ``minio``/``minio123`` -- the documented limitation (isolation-bugs ISO-021);
+- ``PER_NAMESPACE`` (KFP >= 2.15, SeaweedFS): the profile controller creates an IAM user named
+  after the namespace, with its own generated keys and a policy limited to its prefixes
+  (:mod:`emulator.objectstore.policy`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+DEFAULT_BUCKET = "mlpipeline"
+# The API server's ObjectStoreConfig and the MinIO manifests' defaults.
+ROOT_ACCESS_KEY = "minio"
+ROOT_SECRET_KEY = "minio123"
+# S3 limits a key to 1024 bytes of UTF-8.
+MAX_KEY_BYTES = 1024
+
+
+class ArtifactCredentials(str, Enum):
+    """What the profile controller puts into a namespace's ``mlpipeline-minio-artifact``."""
+
+    SHARED = "shared"
+    PER_NAMESPACE = "per-namespace"
+
+
+@dataclass
+class StoredObject:
+    """One object; ``etag`` is the hex MD5 of ``data`` (the wire form adds the quotes)."""
+
+    bucket: str
+    key: str
+    data: bytes
+    content_type: str
+    last_modified: float
+    etag: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An access key pair and whose it is: the root user (admin) or a namespace's IAM user."""
+
+    access_key: str
+    secret_key: str
+    username: str
+    admin: bool = False
+    # The profile namespace an IAM user was made for ("" for the root user).
+    namespace: str = ""
+
+
+@dataclass
+class Bucket:
+    name: str
+    created_at: float
+    objects: dict[str, StoredObject] = field(default_factory=dict)
+
+
+ROOT = Credential(ROOT_ACCESS_KEY, ROOT_SECRET_KEY, ROOT_ACCESS_KEY, admin=True)
+
+
+def _generated_key(length: int, alphabet: str) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+class ObjectStore:
+    """Buckets of objects and the access keys that sign requests to them."""
+
+    def __init__(self, now: Callable[[], float],
+                 credentials: ArtifactCredentials = ArtifactCredentials.SHARED) -> None:
+        self.now = now
+        self.artifact_credentials = ArtifactCredentials(credentials)
+        self.buckets: dict[str, Bucket] = {}
+        # IAM users of PER_NAMESPACE mode, by namespace.
+        self._users: dict[str, Credential] = {}
+        self.clear()
+
+    @property
+    def seaweedfs(self) -> bool:
+        """Per-namespace users are SeaweedFS's; the shared root pair is MinIO's."""
+        return self.artifact_credentials is ArtifactCredentials.PER_NAMESPACE
+
+    def clear(self) -> None:
+        """Back to a fresh store: only ``mlpipeline``, empty; no IAM users."""
+        self.buckets = {DEFAULT_BUCKET: Bucket(DEFAULT_BUCKET, self.now())}
+        self._users = {}
+
+    # -- buckets ---------------------------------------------------------------------------------
+
+    def bucket(self, name: str) -> Bucket | None:
+        return self.buckets.get(name)
+
+    def create_bucket(self, name: str) -> Bucket:
+        """A new empty bucket; an existing one is returned as it is."""
+        existing = self.buckets.get(name)
+        if existing is not None:
+            return existing
+        bucket = Bucket(name, self.now())
+        self.buckets[name] = bucket
+        return bucket
+
+    def delete_bucket(self, name: str) -> bool:
+        """Remove an empty bucket other than ``mlpipeline`` (which always exists)."""
+        bucket = self.buckets.get(name)
+        if bucket is None or bucket.objects or name == DEFAULT_BUCKET:
+            return False
+        del self.buckets[name]
+        return True
+
+    # -- objects ---------------------------------------------------------------------------------
+
+    def put_object(self, bucket: str, key: str, data: bytes,
+                   content_type: str = "application/octet-stream") -> StoredObject:
+        """Store ``data`` under ``key`` (replacing what was there); a missing bucket or a key
+        S3 would refuse raises ``KeyError``/``ValueError``."""
+        target = self.buckets.get(bucket)
+        if target is None:
+            raise KeyError(f"no bucket {bucket}")
+        if not key or len(key.encode()) > MAX_KEY_BYTES:
+            raise ValueError(f"object key must be 1 to {MAX_KEY_BYTES} bytes")
+        stored = StoredObject(bucket, key, bytes(data), content_type or
+                              "application/octet-stream", self.now(),
+                              hashlib.md5(data, usedforsecurity=False).hexdigest())
+        target.objects[key] = stored
+        return stored
+
+    def get_object(self, bucket: str, key: str) -> StoredObject | None:
+        target = self.buckets.get(bucket)
+        return None if target is None else target.objects.get(key)
+
+    def list_objects(self, bucket: str, prefix: str = "") -> list[StoredObject]:
+        """Objects whose key starts with ``prefix``, in key (UTF-8 byte) order, as S3 lists."""
+        target = self.buckets.get(bucket)
+        if target is None:
+            return []
+        found = [obj for key, obj in target.objects.items() if key.startswith(prefix)]
+        return sorted(found, key=lambda obj: obj.key.encode())
+
+    def delete_object(self, bucket: str, key: str) -> bool:
+        target = self.buckets.get(bucket)
+        return target is not None and target.objects.pop(key, None) is not None
+
+    # -- credentials -----------------------------------------------------------------------------
+
+    def credentials_for_namespace(self, namespace: str) -> tuple[str, str]:
+        """The (access key, secret key) the profile controller hands ``namespace``: the root
+        pair when SHARED, the namespace's own IAM user (made on first use) when
+        PER_NAMESPACE."""
+        if self.artifact_credentials is ArtifactCredentials.SHARED:
+            return ROOT.access_key, ROOT.secret_key
+        user = self._users.get(namespace)
+        if user is None:
+            user = Credential(
+                # The shapes of AWS-style keys: 20 upper-case alphanumerics, 40 of base64.
+                _generated_key(20, string.ascii_uppercase + string.digits),
+                _generated_key(40, string.ascii_letters + string.digits + "+/"),
+                username=namespace, namespace=namespace)
+            self._users[namespace] = user
+        return user.access_key, user.secret_key
+
+    def forget_namespace(self, namespace: str) -> None:
+        """The namespace is gone: its IAM user goes with it (its objects stay, as in S3)."""
+        self._users.pop(namespace, None)
+
+    def credential(self, access_key: str) -> Credential | None:
+        """Who signs with ``access_key``: the root user is always known."""
+        if access_key == ROOT.access_key:
+            return ROOT
+        return next((user for user in self._users.values() if user.access_key == access_key),
+                    None)
+
+    def namespace_users(self) -> dict[str, Credential]:
+        return dict(self._users)
