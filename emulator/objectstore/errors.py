@@ -104,12 +104,6 @@ def signature_version_not_supported() -> S3Error:
                    "supported. Please use AWS4-HMAC-SHA256.", 400)
 
 
-def authorization_header_malformed() -> S3Error:
-    return S3Error("AuthorizationHeaderMalformed",
-                   "The authorization header is malformed; the region is wrong; expecting "
-                   "'us-east-1'.", 400)
-
-
 def credential_malformed() -> S3Error:
     return S3Error("AuthorizationQueryParametersError",
                    "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; "
