@@ -14,6 +14,9 @@ real cluster::
     kubeconfig: /path/to/kubeconfig          # admin credentials, for provisioning
     users:                                    # static login users (Dex local connector)
       - {email: alice@example.com, password_env: ALICE_PASSWORD}
+    dataPlane:                                # optional: the data-plane scenarios need it
+      objectStore: http://127.0.0.1:9000      # S3 endpoint (seaweedfs/minio, port-forwarded)
+      metadata: http://127.0.0.1:9090         # metadata-envoy (gRPC-web), from inside only
     emulator:
       controls: http://127.0.0.1:8888/_emulator   # only when the target is an emulator
 
@@ -70,6 +73,8 @@ class Target:
     kubeconfig: str = ""
     users: tuple[LoginUser, ...] = ()
     emulator_controls: str = ""
+    object_store: str = ""  # the S3 endpoint holding the ``mlpipeline`` bucket
+    metadata: str = ""  # metadata-envoy's gRPC-web endpoint (outside: <gateway>/ml_metadata)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -106,6 +111,10 @@ class Target:
             data["kubeconfig"] = self.kubeconfig
         if users:
             data["users"] = users
+        plane = {k: v for k, v in (("objectStore", self.object_store),
+                                    ("metadata", self.metadata)) if v}
+        if plane:
+            data["dataPlane"] = plane
         if self.emulator_controls:
             data["emulator"] = {"controls": self.emulator_controls}
         data.update(self.extra)
@@ -151,8 +160,11 @@ class Target:
             users.append(LoginUser(entry["email"], str(entry.get("password") or ""),
                                    str(entry.get("password_env") or "")))
         emulator = data.get("emulator") or {}
+        plane = data.get("dataPlane") or {}
+        if not isinstance(plane, dict):
+            raise TargetError(f"{where}: 'dataPlane' must be a mapping")
         known = {"apiVersion", "kind", "name", "mode", "kfp", "gateway", "kubeconfig", "users",
-                 "emulator"}
+                 "emulator", "dataPlane"}
         target = cls(
             name=str(data.get("name") or "target"), mode=mode,
             kfp_direct=str(kfp.get("direct") or ""), kfp_gateway=str(kfp.get("gateway") or ""),
@@ -160,6 +172,8 @@ class Target:
             users=tuple(users),
             emulator_controls=str(emulator.get("controls") or "") if isinstance(emulator, dict)
             else "",
+            object_store=str(plane.get("objectStore") or ""),
+            metadata=str(plane.get("metadata") or ""),
             extra={k: v for k, v in data.items() if k not in known})
         if mode is not None and not target.kfp_host:
             raise TargetError(f"{where}: mode {mode.value} needs the kfp "

@@ -107,14 +107,18 @@ class Connection:
                                                   audiences=[account.audience])
         return self._tokens[account]
 
+    def password(self, email: str) -> str:
+        """The password of a static user of the target file (never logged)."""
+        user = next((u for u in self.target.users if u.email == email), None)
+        if user is None:
+            raise TargetError(f"target {self.target.name} has no login user {email}")
+        return user.resolve_password()
+
     def login(self, email: str) -> str:
         """The gateway session cookie of a static user of the target file."""
         if email not in self._cookies:
-            user = next((u for u in self.target.users if u.email == email), None)
-            if user is None:
-                raise TargetError(f"target {self.target.name} has no login user {email}")
             self._cookies[email] = login_cookies(self.target.kfp_gateway, email,
-                                                 user.resolve_password())
+                                                 self.password(email))
         return self._cookies[email]
 
     def forget_credentials(self) -> None:
@@ -160,6 +164,8 @@ def describe_emulator(server: EmulatorServer, kubeconfig: Path | None) -> Target
         kubeconfig=str(kubeconfig.resolve()) if kubeconfig else "",
         users=tuple(LoginUser(email, password) for email, password in login_users),
         emulator_controls=server.url + "/_emulator",
+        object_store=server.object_store_url,
+        metadata=server.metadata_url,
     )
 
 
