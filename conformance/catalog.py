@@ -18,6 +18,8 @@ PROFILES = {
                       "revocation",
     "limitations": "Documented limitations: reported as present or lifted, never a failure",
     "standalone": "Standalone KFP: what a single-user deployment documents",
+    "data-plane": "Runs execute in their namespace; the UI shows and serves a namespace's data "
+                  "only to that namespace's users",
 }
 
 FEATURES = {
@@ -32,6 +34,9 @@ FEATURES = {
     "identity": "Who is calling: no identity is refused, forged headers are ignored",
     "deployment-mode": "The deployment mode is detected and only its scenarios run",
     "api-matrix": "Every authorized operation of both API versions, for every identity kind",
+    "execution": "Runs execute in their namespace, with its service accounts and secrets",
+    "artifact-access": "The UI server serves a run's artifacts and logs only to its namespace",
+    "ui": "The UI shows a user only the namespace they chose",
     "shared-pipelines": "Limitation: pipeline definitions are shared",
     "shared-metadata": "Limitation: ML Metadata is shared",
     "shared-artifacts": "Limitation: the object store holding run artifacts is shared",
@@ -42,7 +47,12 @@ REQUIREMENTS = {
     "standalone": "a standalone (single-user) deployment",
     "gateway": "the ingress gateway with its login proxy (full Kubeflow)",
     "emulator-controls": "the emulator's controls (its clock): the emulator only",
-    "data-plane": "access to the data plane (object store, ML Metadata) — a later issue",
+    "data-plane": "runs that execute: Argo Workflows and their pods on the Kubernetes API",
+    "object-store": "the S3 endpoint holding the run artifacts (target dataPlane.objectStore)",
+    "metadata": "ML Metadata over gRPC-web: through the gateway (outside) or metadata-envoy "
+                "(target dataPlane.metadata, inside)",
+    "ui-driver": "a browser driving the UI (the emulator's UI; Chromium and Playwright where "
+                 "the suite runs)",
     "sdk": "the kfp SDK installed where the suite runs",
 }
 

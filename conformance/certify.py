@@ -23,6 +23,7 @@ import yaml
 
 from conformance.catalog import FEATURES, PROFILES, profiles_of
 from conformance.outcomes import Outcome
+from conformance.pytest_plugin import emulator_settings
 from conformance.report.redaction import scrub
 from conformance.results import RunResult
 from conformance.targets import TARGET_KINDS
@@ -53,6 +54,9 @@ class Settings:
     # A fault for demonstrations and the sensitivity check: operations of the in-process
     # emulator that skip authorization.  A flag only, stated in the report's configuration.
     unguarded: tuple[str, ...] = ()
+    # Deployment switches of the in-process emulator (NAME=VALUE, see
+    # conformance.pytest_plugin.EMULATOR_SETTINGS): certify it installed like that.
+    emulator_settings: tuple[str, ...] = ()
 
     # config file key / environment variable (after the prefix) of each field
     NAMES = {"target": ("target", "TARGET"), "target_file": ("targetFile", "TARGET_FILE"),
@@ -71,6 +75,12 @@ class Settings:
             raise ConfigError(f"mode must be one of {', '.join(m.value for m in Mode)}")
         if self.unguarded and self.target != "inprocess":
             raise ConfigError("--unguard switches the in-process emulator only")
+        if self.emulator_settings and self.target != "inprocess":
+            raise ConfigError("--emulator-setting sets up the in-process emulator only")
+        try:
+            emulator_settings(list(self.emulator_settings))
+        except ValueError as exc:
+            raise ConfigError(f"--emulator-setting: {exc}") from None
         for kind, names, known in (("profile", self.profiles, PROFILES),
                                    ("feature", self.features, FEATURES)):
             unknown = [n for n in names if n not in known]
@@ -87,6 +97,8 @@ class Settings:
             args += ["--kfp-target-file", self.target_file]
         for operation in self.unguarded:
             args += ["--kfp-unguard", operation]
+        for setting in self.emulator_settings:
+            args += ["--kfp-emulator-setting", setting]
         if self.keep_tenants:
             args.append("--kfp-keep-tenants")
         for profile in self.profiles:
@@ -322,6 +334,12 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--unguard", action="append", default=None, metavar="OPERATION",
                         help="a deliberate fault (in-process emulator only): this operation "
                              "of the matrix skips authorization, to see the suite catch it")
+    parser.add_argument("--emulator-setting", action="append", default=None,
+                        metavar="NAME=VALUE",
+                        help="install the in-process emulator like this (repeatable): "
+                             "artifact_credentials=per-namespace, "
+                             "require_namespace_for_pipelines=true, shared_read=true, "
+                             "default_runner_service_account=NAME")
     parser.add_argument("--dry-run", action="store_true",
                         help="list what would run; touch no target")
     parser.set_defaults(func=cmd_certify)
@@ -335,7 +353,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
             profiles=tuple(args.profiles) if args.profiles else None,
             features=tuple(args.features) if args.features else None,
             keep_tenants=args.keep_tenants,
-            unguarded=tuple(args.unguard) if args.unguard else None)
+            unguarded=tuple(args.unguard) if args.unguard else None,
+            emulator_settings=tuple(args.emulator_setting) if args.emulator_setting else None)
     except ConfigError as exc:
         print(f"kfp-isolation certify: {exc}", file=sys.stderr)
         return EXIT_ERROR

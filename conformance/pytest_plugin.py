@@ -17,6 +17,7 @@ reports as ``kfp_outcome`` and counted in the terminal summary.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
@@ -65,6 +66,7 @@ _STEP_TYPE = pytest.StashKey[str]()
 _OURS = pytest.StashKey[bool]()
 _OUTCOMES = pytest.StashKey[dict[str, Outcome]]()
 _UNGUARDED = pytest.StashKey[frozenset[str]]()
+_SETTINGS = pytest.StashKey[dict[str, Any]]()
 _RECORDER = pytest.StashKey[Recorder]()
 _WRITTEN = pytest.StashKey[dict[str, Path]]()
 
@@ -82,6 +84,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "operation (an operationId of the matrix, or 'METHOD /path/{}') skips "
                          "authorization; repeatable.  Deliberately a flag only: no environment "
                          "variable can weaken a certification unseen")
+    group.addoption("--kfp-emulator-setting", action="append", default=None,
+                    metavar="NAME=VALUE",
+                    help="in-process emulator only: a deployment switch of EmulatorConfig, "
+                         "e.g. artifact_credentials=per-namespace or "
+                         "require_namespace_for_pipelines=true; repeatable")
     group.addoption("--kfp-keep-tenants", action="store_true", default=False,
                     help="leave the provisioned tenants on the target after the run")
     group.addoption("--kfp-profile", action="append", default=None, metavar="PROFILE",
@@ -125,6 +132,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_UNGUARDED] = unguarded_operations(config)
     if config.stash[_UNGUARDED] and _target_kind(config) != "inprocess":
         raise pytest.UsageError("--kfp-unguard switches the in-process emulator only")
+    try:
+        config.stash[_SETTINGS] = emulator_settings(config.getoption("kfp_emulator_setting"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--kfp-emulator-setting: {exc}") from None
+    if config.stash[_SETTINGS] and _target_kind(config) != "inprocess":
+        raise pytest.UsageError("--kfp-emulator-setting sets up the in-process emulator only")
 
 
 def _setting(config: pytest.Config, option: str, env: str, default: str | None) -> str | None:
@@ -145,7 +158,9 @@ def kfp_connection(pytestconfig: pytest.Config,
     target_file = _setting(pytestconfig, "kfp_target_file", ENV_TARGET_FILE, None)
     mode = Mode(_setting(pytestconfig, "kfp_mode", ENV_MODE, Mode.FULL_INSIDE.value))
     unguarded = pytestconfig.stash[_UNGUARDED]
-    config = EmulatorConfig(unguarded_operations=unguarded) if unguarded else None
+    settings = pytestconfig.stash[_SETTINGS]
+    config = EmulatorConfig(unguarded_operations=unguarded, **settings) \
+        if unguarded or settings else None
     recorder = pytestconfig.stash[_RECORDER]
     recorder.configuration = _configuration(pytestconfig, kind)
     with contextlib.ExitStack() as stack:
@@ -176,9 +191,38 @@ def _configuration(config: pytest.Config, kind: str) -> dict[str, Any]:
         "keep_tenants": bool(config.getoption("kfp_keep_tenants")),
         "profiles": list(config.getoption("kfp_profile") or []),
         "unguarded_operations": sorted(unguarded),
+        "emulator_settings": dict(config.stash[_SETTINGS]),
         "selection": {"keyword": config.getoption("keyword") or "",
                       "markers": config.getoption("markexpr") or ""},
     }
+
+
+# The in-process emulator's deployment switches a certification may choose (what a real
+# deployment is installed with); the fault switch (unguarded operations) is --kfp-unguard's.
+EMULATOR_SETTINGS = ("artifact_credentials", "require_namespace_for_pipelines", "shared_read",
+                     "default_runner_service_account")
+
+
+def emulator_settings(given: list[str] | None) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs as EmulatorConfig keyword arguments (booleans parsed)."""
+    types = {f.name: f.type for f in dataclasses.fields(EmulatorConfig)}
+    found: dict[str, Any] = {}
+    for pair in given or []:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in EMULATOR_SETTINGS:
+            raise ValueError(f"expected NAME=VALUE with NAME one of "
+                             f"{', '.join(EMULATOR_SETTINGS)}, got {pair!r}")
+        if types[name] in ("bool", bool):
+            if value.lower() not in ("true", "false"):
+                raise ValueError(f"{name} is true or false, not {value!r}")
+            found[name] = value.lower() == "true"
+        else:
+            found[name] = value
+    try:
+        EmulatorConfig(**found)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+    return found
 
 
 def unguarded_operations(pytestconfig: pytest.Config) -> frozenset[str]:
