@@ -53,24 +53,41 @@ Feature: Documented limitations of multi-user isolation
     Then the request succeeds
     And the listed pipelines are exactly "common"
 
-  @shared-metadata @requires-data-plane
+  @shared-metadata @requires-data-plane @requires-metadata
   Scenario: ML Metadata is shared: bob reads the artifacts and executions of alice's run
     ML Metadata (MLMD) keeps one store for every namespace, with no authorization of its own.
-    Bob asks it, with his own credentials, for the context of alice's run.
+    Bob asks it the way the KFP UI does (gRPC-web, the run context named by the run's id), with
+    his own credentials. A deployment that blocks tenants from MLMD (KFP 2.18.1) lifts it.
 
-    Given alice's run "r1" in alice has finished and recorded its artifacts in ML Metadata
+    Given alice created an experiment "work" in alice
+    And alice's run "r1" of the producer pipeline in the experiment "work" has finished
+    And alice finds the artifacts and executions of her run "r1" in ML Metadata
     When bob asks ML Metadata for the artifacts of alice's run "r1"
     Then ML Metadata returns the artifacts of alice's run "r1" to bob
     When bob asks ML Metadata for the executions of alice's run "r1"
     Then ML Metadata returns the executions of alice's run "r1" to bob
 
-  @shared-artifacts @requires-data-plane
+  @shared-artifacts @requires-data-plane @requires-object-store
   Scenario: The object store is shared: bob lists and reads the artifacts of alice's run
     Run artifacts go to one bucket, "mlpipeline", under a prefix per run. Bob uses the
-    object-store credentials his own namespace holds.
+    object-store credentials his own namespace holds. Per-namespace credentials limited to the
+    namespace's own prefix (SeaweedFS, KFP 2.15 and later) lift it.
 
-    Given alice's run "r1" in alice has finished and stored its output artifact in the object store
+    Given alice created an experiment "work" in alice
+    And alice's run "r1" of the producer pipeline in the experiment "work" has finished
+    And alice reads the output artifact of her run "r1" with her namespace's credentials
     When bob lists the objects under the prefix of alice's run "r1" in the "mlpipeline" bucket
     Then the listing shows the output artifact of alice's run "r1"
     When bob reads the output artifact of alice's run "r1" from the "mlpipeline" bucket
     Then bob receives the content of the output artifact of alice's run "r1"
+
+  @shared-artifacts @requires-data-plane @requires-object-store
+  Scenario: The object store is shared: bob overwrites an artifact of alice's run
+    Shared credentials can write too: a later step of alice's, or her cached result, reads what
+    bob put there.
+
+    Given alice created an experiment "work" in alice
+    And alice's run "r1" of the producer pipeline in the experiment "work" has finished
+    And alice reads the output artifact of her run "r1" with her namespace's credentials
+    When bob writes "tampered by bob" over the output artifact of alice's run "r1"
+    Then alice reads "tampered by bob" from the output artifact of her run "r1"

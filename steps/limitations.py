@@ -1,22 +1,21 @@
-"""Steps of the data-plane limitations: ML Metadata and the object store are shared.
+"""Steps of the documented limitations: shared pipelines, ML Metadata and the object store.
 
-These scenarios are written as they will run once the suite reaches the data plane (issue 5):
-a finished run of alice's, then bob, with his own credentials, reading what it recorded in ML
-Metadata and stored in the ``mlpipeline`` bucket.  Their ``@requires-data-plane`` tag makes them
-end "not supported" before any step runs; should a step be reached anyway (the tag removed, a
-target claiming a data plane), it refuses the same way, naming what it would need, rather than
-pass or fail on something it did not check.
+The data-plane ones take a finished run of alice's, then let bob, with his own credentials,
+read what it recorded in ML Metadata (the way the KFP UI asks) and stored in the ``mlpipeline``
+bucket (with the credentials his namespace holds).  alice's own read comes first: without it a
+refusal of bob's would say nothing.
 """
 
 from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import NoReturn
 
 from pytest_bdd import given, parsers, then, when
 
-from conformance.outcomes import HarnessError, NotSupported
+from conformance import dataplane, metadata
+from conformance.outcomes import HarnessError
+from conformance.pipeline_spec import PRODUCER_OUTPUT, PRODUCER_PIPELINE_NAME, PRODUCER_TASK
 from conformance.world import EXPERIMENTS, World
 from steps import oracles
 from steps.generic import ACTOR, NAME, TENANT
@@ -24,15 +23,7 @@ from steps.generic import ACTOR, NAME, TENANT
 RUN = r'"(?P<run>[^"]+)"'
 BUCKET = r'"(?P<bucket>[^"]+)"'
 WHAT = r"(?P<what>artifacts|executions)"
-
-MLMD = ("ML Metadata access: a gRPC (or gRPC-web through the gateway) client of the metadata "
-        "service, and a run that really executes and records its artifacts there; this release "
-        "of the suite reaches the KFP API server only (the data plane is issue 5)")
-OBJECT_STORE = ("object-store access: an S3 client with the object-store credentials held in "
-                "bob's namespace, and a run that really executes and writes its artifacts to the "
-                "bucket; this release of the suite reaches the KFP API server only (the data plane "
-                "is issue 5)")
-
+TEXT = r'"(?P<text>[^"]*)"'
 
 NAMESPACE_REQUIRED = "Namespace is required for pipeline operations"
 
@@ -51,55 +42,136 @@ def shared_pipeline_accepted(world: World) -> None:
                        f"{response.status_code} {response.text[:300]}")
 
 
-def _needs(what: str, step: str) -> NoReturn:
-    raise NotSupported(f"the step {step!r} needs {what}")
-
-
 # -- ML Metadata --------------------------------------------------------------------------------
 
-@given(parsers.re(f"alice's run {RUN} in {TENANT} has finished and recorded its artifacts in "
-                  "ML Metadata"))
-def run_recorded_in_mlmd(world: World, run: str, tenant: str) -> None:
-    _needs(MLMD, f"run {run} in {tenant} recorded in ML Metadata")
+def _records(world: World, actor: str, run: str, what: str) -> metadata.Answer:
+    run_id = world.named("run", run).id
+    answer = metadata.run_records(world, actor, run_id, what)
+    world.notes[f"mlmd {actor} {what} {run}"] = answer
+    return answer
+
+
+@given(parsers.re(f"alice finds the artifacts and executions of her run {RUN} in ML Metadata"))
+def owner_finds_records(world: World, run: str) -> None:
+    """The positive control: the run's owner finds what it recorded (else nothing below says
+    anything about sharing)."""
+    for what in ("artifacts", "executions"):
+        answer = _records(world, "alice", run, what)
+        if not answer.ok or not answer.items:
+            raise HarnessError(f"alice cannot find the {what} of her run {run!r} in ML "
+                               f"Metadata: {answer.describe()}")
 
 
 @when(parsers.re(f"bob asks ML Metadata for the {WHAT} of alice's run {RUN}"))
-def asks_mlmd(what: str, run: str) -> None:
-    _needs(MLMD, f"bob asks ML Metadata for the {what} of run {run}")
+def asks_mlmd(world: World, what: str, run: str) -> None:
+    _records(world, "bob", run, what)
 
 
 @then(parsers.re(f"ML Metadata returns the {WHAT} of alice's run {RUN} to bob"))
-def mlmd_returns(what: str, run: str) -> None:
-    _needs(MLMD, f"ML Metadata returns the {what} of run {run}")
+def mlmd_returns(world: World, what: str, run: str) -> None:
+    owners = world.notes[f"mlmd alice {what} {run}"]
+    bobs = world.notes[f"mlmd bob {what} {run}"]
+    if not bobs.ok and not bobs.denied:
+        raise HarnessError(f"bob's ML Metadata request failed for another reason: "
+                           f"{bobs.describe()}")
+    assert bobs.ok, f"ML Metadata refused bob: {bobs.describe()}"
+    assert metadata.ids(bobs) == metadata.ids(owners), \
+        f"bob got other {what} than alice: {bobs.items} vs {owners.items}"
 
 
 # -- the object store ---------------------------------------------------------------------------
 
-@given(parsers.re(f"alice's run {RUN} in {TENANT} has finished and stored its output artifact "
-                  "in the object store"))
-def run_stored_artifact(world: World, run: str, tenant: str) -> None:
-    _needs(OBJECT_STORE, f"run {run} in {tenant} stored its output artifact")
+def _store(world: World, tenant: str) -> dataplane.ObjectStore:
+    namespace = world.cast.namespace(tenant)
+    return dataplane.ObjectStore(world.connection.target.object_store,
+                                 dataplane.namespace_credentials(world.connection, namespace))
+
+
+def _refused(answer: dataplane.StoreAnswer, what: str) -> None:
+    """A refusal lifts the limitation only if it is the store's AccessDenied: any other error
+    says nothing about sharing (a harness error, never "lifted")."""
+    if answer.ok:
+        return
+    if answer.code != "AccessDenied":
+        raise HarnessError(f"{what} failed for another reason: {answer.describe()}")
+    raise AssertionError(f"the object store refused {what}: {answer.describe()}")
+
+
+def _artifact(world: World, run: str) -> tuple[str, str, bytes]:
+    found = world.notes.get(f"artifact {run}")
+    if found is None:
+        raise HarnessError(f"no step found the output artifact of run {run!r} first")
+    return found  # type: ignore[no-any-return]
+
+
+@given(parsers.re(f"alice reads the output artifact of her run {RUN} with her namespace's "
+                  "credentials"))
+def owner_reads_artifact(world: World, run: str) -> None:
+    """The positive control: alice finds her run's output under the run's prefix with her own
+    namespace's credentials, and reads it."""
+    named = world.named("run", run)
+    namespace = world.cast.namespace(named.tenant)
+    bucket, prefix = dataplane.run_prefix(world.connection, namespace,
+                                          PRODUCER_PIPELINE_NAME, named.id)
+    store = _store(world, "alice")
+    listing = store.list_keys(bucket, prefix)
+    suffix = f"/{PRODUCER_TASK}/"
+    keys = [k for k in listing.value or [] if suffix in k and k.endswith(f"/{PRODUCER_OUTPUT}")]
+    if not listing.ok or not keys:
+        raise HarnessError(f"alice finds no output artifact of her run {run!r} under "
+                           f"{bucket}/{prefix}: {listing.describe()} {listing.value}")
+    content = store.read(bucket, keys[0])
+    if not content.ok:
+        raise HarnessError(f"alice cannot read {bucket}/{keys[0]}: {content.describe()}")
+    world.notes[f"artifact {run}"] = (bucket, keys[0], content.value)
+    world.notes[f"prefix {run}"] = prefix
 
 
 @when(parsers.re(f"bob lists the objects under the prefix of alice's run {RUN} in the {BUCKET} "
                  "bucket"))
-def lists_objects(run: str, bucket: str) -> None:
-    _needs(OBJECT_STORE, f"bob lists {bucket} under the prefix of run {run}")
+def lists_objects(world: World, run: str, bucket: str) -> None:
+    world.notes["bob's listing"] = _store(world, "bob").list_keys(bucket,
+                                                                world.notes[f"prefix {run}"])
 
 
 @then(parsers.re(f"the listing shows the output artifact of alice's run {RUN}"))
-def listing_shows_artifact(run: str) -> None:
-    _needs(OBJECT_STORE, f"the listing shows the output artifact of run {run}")
+def listing_shows_artifact(world: World, run: str) -> None:
+    answer = world.notes["bob's listing"]
+    _, key, _ = _artifact(world, run)
+    _refused(answer, "bob's listing")
+    assert key in answer.value, f"bob's listing lacks {key}: {answer.value}"
 
 
 @when(parsers.re(f"bob reads the output artifact of alice's run {RUN} from the {BUCKET} bucket"))
-def reads_object(run: str, bucket: str) -> None:
-    _needs(OBJECT_STORE, f"bob reads the output artifact of run {run} from {bucket}")
+def reads_object(world: World, run: str, bucket: str) -> None:
+    _, key, _ = _artifact(world, run)
+    world.notes["bob's read"] = _store(world, "bob").read(bucket, key)
 
 
 @then(parsers.re(f"bob receives the content of the output artifact of alice's run {RUN}"))
-def receives_artifact(run: str) -> None:
-    _needs(OBJECT_STORE, f"bob receives the output artifact of run {run}")
+def receives_artifact(world: World, run: str) -> None:
+    answer = world.notes["bob's read"]
+    _, _, content = _artifact(world, run)
+    _refused(answer, "bob's read")
+    assert answer.value == content, "bob read other bytes than alice's artifact"
+
+
+@when(parsers.re(f"bob writes {TEXT} over the output artifact of alice's run {RUN}"))
+def writes_object(world: World, text: str, run: str) -> None:
+    bucket, key, _ = _artifact(world, run)
+    world.notes["bob's write"] = _store(world, "bob").write(bucket, key, text.encode())
+
+
+@then(parsers.re(f"alice reads {TEXT} from the output artifact of her run {RUN}"))
+def owner_reads_text(world: World, text: str, run: str) -> None:
+    bucket, key, _ = _artifact(world, run)
+    answer = _store(world, "alice").read(bucket, key)
+    if not answer.ok:
+        raise HarnessError(f"alice cannot read her artifact any more: {answer.describe()}")
+    written = world.notes["bob's write"]
+    _refused(written, "bob's write")
+    assert answer.value == text.encode(), \
+        f"alice's artifact is not bob's text (bob's write: {written.describe()})"
 
 
 # -- standalone KFP: no identity, no namespaces ---------------------------------------------------

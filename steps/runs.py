@@ -11,6 +11,7 @@ created") and the namespace-input steps that send a create without its scope.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,19 +207,26 @@ def changed_run(world: World, actor: str, done: str, name: str) -> None:
 
 
 @given(parsers.re(f"the run {NAME} has finished"))
+@when(parsers.re(f"the run {NAME} has finished"))
 def run_finished(world: World, name: str) -> None:
-    """Wait until the run reached a final state: a real deployment finishes the empty pipeline
-    on its own; an emulator (which has a clock control) gets its clock moved instead."""
     named = world.named(KIND, name)
+    if not wait_until(world, named, lambda: named.seen.get("state") in TERMINAL_STATES):
+        raise HarnessError(f"run {name!r} did not finish within {FINISH_TIMEOUT_SECONDS} s "
+                           f"(state {named.seen.get('state')})")
+
+
+def wait_until(world: World, named: Named, done: Callable[[], bool]) -> bool:
+    """Wait until ``done()`` holds for a run (its owner's view refreshed before each check):
+    a real deployment moves on its own; an emulator (which has a clock control) gets its clock
+    moved instead.  False when it still does not hold after FINISH_TIMEOUT_SECONDS."""
     controls = world.connection.target.emulator_controls
     waited = 0.0  # seconds: of the emulator's clock, or of real time
     while True:
         world.refresh(named)
-        if named.seen.get("state") in TERMINAL_STATES:
-            return
+        if done():
+            return True
         if waited >= FINISH_TIMEOUT_SECONDS:
-            raise HarnessError(f"run {name!r} did not finish within {FINISH_TIMEOUT_SECONDS} s "
-                               f"(state {named.seen.get('state')})")
+            return False
         if controls:
             answer = requests.post(f"{controls}/clock:advance",
                                    json={"seconds": CLOCK_STEP_SECONDS}, timeout=30)

@@ -1,0 +1,98 @@
+"""The UI server's artifact downloads and pod logs, through the gateway as a browser asks.
+
+The object key comes from where the KFP UI takes it: the run's output artifact in ML Metadata
+(read by the run's owner); the pod from the run's workflow.  The UI server answers its refusals
+as plain text with its own status codes (frontend/server/handlers/artifacts.ts, pod-logs.ts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from pytest_bdd import parsers, then, when
+
+from conformance import dataplane, metadata
+from conformance.outcomes import HarnessError
+from conformance.pipeline_spec import PRODUCER_OUTPUT
+from conformance.world import World
+from steps.generic import ACTOR, NAME, TENANT
+from steps.runs import KIND
+
+SCOPE = f"(?: for {TENANT}| without a namespace)"
+ARTIFACTS_GET = "/artifacts/get"
+POD_LOGS = "/k8s/pod/logs"
+
+
+def _output_uri(world: World, name: str) -> str:
+    """The URI of the run's output artifact, as its owner's UI finds it in ML Metadata."""
+    cached = world.notes.get(f"uri {name}")
+    if isinstance(cached, str):
+        return cached
+    named = world.named(KIND, name)
+    answer = metadata.run_records(world, world.cast.owner(named.tenant), named.id, "artifacts")
+    uris = [str(item.get("uri", "")) for item in answer.items]
+    found = [uri for uri in uris if uri.endswith(f"/{PRODUCER_OUTPUT}")]
+    if not answer.ok or not found:
+        raise HarnessError(f"the owner of run {name!r} finds no output artifact in ML "
+                           f"Metadata: {answer.describe()} {uris}")
+    world.notes[f"uri {name}"] = found[0]
+    return found[0]
+
+
+def _ui_get(world: World, actor: str, path: str, query: dict[str, str]) -> None:
+    world.send(actor, "GET", f"{path}?{urlencode(query)}", door="gateway")
+
+
+@when(parsers.re(ACTOR + f" downloads the output artifact of the run {NAME} through the UI"
+                 + SCOPE))
+def downloads(world: World, actor: str, name: str, tenant: str | None) -> None:
+    bucket, key = dataplane.split_uri(_output_uri(world, name))
+    query = {"source": "minio", "bucket": bucket, "key": key}
+    if tenant:
+        query["namespace"] = world.cast.namespace(tenant)
+    _ui_get(world, actor, ARTIFACTS_GET, query)
+
+
+@then(parsers.re(f"the download holds the output artifact of the run {NAME}"))
+def download_holds(world: World, name: str) -> None:
+    response = world.last()
+    assert response.status_code == 200, \
+        f"expected the artifact, got {response.status_code}: {response.text[:300]}"
+    assert response.content, "the UI server answered 200 with no content"
+
+
+@then(parsers.re(r'the UI server refuses with (?P<status>\d{3}) "(?P<message>.*)"'))
+def ui_refuses(world: World, status: str, message: str) -> None:
+    """The exact status, and the UI server's text (which may go on with the API's reason)."""
+    response = world.last()
+    expected = world.resolve(message)
+    assert response.status_code == int(status), \
+        f"expected {status} {expected!r}, got {response.status_code}: {response.text[:300]}"
+    assert expected in response.text, \
+        f"expected {expected!r} in the answer, got {response.text[:300]!r}"
+
+
+def _a_pod(world: World, name: str) -> Any:
+    named = world.named(KIND, name)
+    namespace = world.cast.namespace(named.tenant)
+    pods = dataplane.pods_of_run(world.connection, namespace, named.id)
+    if not pods:
+        raise HarnessError(f"run {name!r} has no pods in {namespace}")
+    return sorted(pods, key=lambda pod: pod.metadata.name)[0]
+
+
+@when(parsers.re(ACTOR + f" reads the log of a pod of the run {NAME} through the UI" + SCOPE))
+def reads_pod_log(world: World, actor: str, name: str, tenant: str | None) -> None:
+    query = {"podname": _a_pod(world, name).metadata.name}
+    if tenant:
+        query["podnamespace"] = world.cast.namespace(tenant)
+    _ui_get(world, actor, POD_LOGS, query)
+
+
+@then("the UI server returns the log")
+def log_returned(world: World) -> None:
+    response = world.last()
+    assert response.status_code == 200, \
+        f"expected the pod's log, got {response.status_code}: {response.text[:300]}"
+    assert response.text, "the UI server answered 200 with an empty log"
