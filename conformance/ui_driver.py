@@ -80,6 +80,11 @@ class UiDriver:
     # -- session ---------------------------------------------------------------------------
 
     @property
+    def has_page(self) -> bool:
+        """Whether a page is open (someone signed in since the driver started)."""
+        return self._page is not None
+
+    @property
     def page(self) -> Any:
         if self._page is None:
             raise UiError("nobody is signed in: call sign_in() first")
@@ -122,8 +127,10 @@ class UiDriver:
     def _is_ui(page: Any) -> bool:
         return bool(page.locator("[data-testid=view]").count())
 
+    # The page's Content-Security-Policy forbids eval: every script given to the page is a
+    # function, never a bare expression.
     def _renders(self) -> int:
-        return int(self.page.evaluate("Number(document.body.dataset.renders || 0)"))
+        return int(self.page.evaluate("() => Number(document.body.dataset.renders || 0)"))
 
     def _wait_ready(self, after: int = 0) -> None:
         """Until the page finished a render that started after the action."""
@@ -149,7 +156,7 @@ class UiDriver:
 
     def current_namespace(self) -> str:
         """The namespace the page shows (chosen, remembered or forced by the address)."""
-        return str(self.page.evaluate("document.body.dataset.namespace || ''"))
+        return str(self.page.evaluate("() => document.body.dataset.namespace || ''"))
 
     def choose_namespace(self, namespace: str) -> None:
         """Pick ``namespace`` in the picker; a namespace it does not offer is an error."""
@@ -168,6 +175,11 @@ class UiDriver:
         page then shows what the API answers for it."""
         self.page.goto(f"{self.gateway_url}{UI_PATH}?{urlencode({'namespace': namespace})}")
         self._wait_ready(0)  # a new document counts its renders from zero
+
+    def reload(self) -> None:
+        """Reload the page the browser is on (a new document: choices come from storage)."""
+        self.page.reload()
+        self._wait_ready(0)
 
     def open_home(self) -> None:
         """Load the namespace's page afresh (an address without a fragment: a new document,
@@ -299,12 +311,15 @@ class UiDriver:
     def decisions(self, refused_only: bool = True) -> list[dict[str, str]]:
         """The rows of the emulator's authorization decisions panel (empty where the deployment
         does not serve that view)."""
+        loads = "() => Number(document.getElementById('decisions-panel').dataset.loads || 0)"
         box = self.page.locator("#refused-only")
         if box.is_checked() != refused_only:
-            box.set_checked(refused_only)
+            before = self.page.evaluate(loads)
+            box.set_checked(refused_only)  # its change reloads the panel
+            self.page.wait_for_function(f"n => ({loads})() > n", arg=before)
+        before = self.page.evaluate(loads)
         self.page.click("#refresh-decisions")
-        self.page.wait_for_function(
-            "document.querySelector('#decisions tbody tr') !== null")
+        self.page.wait_for_function(f"n => ({loads})() > n", arg=before)
         rows: list[dict[str, str]] = self.page.eval_on_selector_all(
             "[data-testid=decision-row]", """rows => rows.map(r => Object.fromEntries(
               [...r.querySelectorAll('[data-testid]')].map(

@@ -422,6 +422,12 @@
   // -- the emulator's decisions panel --------------------------------------------------------
 
   async function renderDecisions() {
+    await loadDecisions();
+    const panel = $("decisions-panel");
+    panel.dataset.loads = String(Number(panel.dataset.loads || 0) + 1);
+  }
+
+  async function loadDecisions() {
     const panel = $("decisions-panel");
     const body = $("decisions").tBodies[0];
     const refused = $("refused-only").checked;
