@@ -34,7 +34,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.gateway import dex, jwt, oauth2_proxy
 from emulator.gateway.dashboard import Dashboard
-from emulator.gateway.pages import HTML, page, request_uri
+from emulator.gateway.pages import request_uri
+from emulator.ui.server import build_ui_server_app
+from emulator.webui.app import build_web_app
 
 if TYPE_CHECKING:
     from emulator.core import Emulator
@@ -49,22 +51,6 @@ MAX_REALM_PATH = 256
 def _open_path(path: str) -> bool:
     """Paths the CUSTOM and require-jwt policies leave alone (``/dex/*``, ``/oauth2/*``)."""
     return path.startswith(("/dex/", "/oauth2/"))
-
-
-def _ui_page() -> Response:
-    """ml-pipeline-ui's index for any non-API path (the UI itself is not emulated)."""
-    return Response(page("Kubeflow Pipelines", "<div id=\"root\">Kubeflow Pipelines</div>"),
-                    media_type=HTML)
-
-
-def _strip_prefix(scope: Scope, prefix: str) -> Scope:
-    path = scope["path"][len(prefix):] or "/"
-    raw = scope.get("raw_path")
-    if isinstance(raw, bytes) and raw.startswith(prefix.encode()):
-        raw = raw[len(prefix):] or b"/"
-    else:
-        raw = path.encode()
-    return {**scope, "path": path, "raw_path": raw}
 
 
 def _original_uri(scope: Scope) -> str:
@@ -97,6 +83,8 @@ class GatewayApp:
         self.emulator = emulator
         self.direct = direct_app
         self.dashboard = Dashboard(emulator)
+        # ml-pipeline-ui: its API proxy, artifact and pod-log endpoints, then the web UI.
+        self.ui = build_ui_server_app(emulator, direct_app, build_web_app(emulator))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -126,13 +114,7 @@ class GatewayApp:
     # -- standalone: kubectl port-forward svc/ml-pipeline-ui ------------------------------------
 
     async def _standalone(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"]
-        if path.startswith(f"{UI_PREFIX}/apis/"):
-            await self.direct(_strip_prefix(scope, UI_PREFIX), receive, send)
-        elif path.startswith("/apis/"):
-            await self.direct(scope, receive, send)
-        else:
-            await _ui_page()(scope, receive, send)
+        await self.ui(scope, receive, send)
 
     # -- full Kubeflow: Istio ingress gateway --------------------------------------------------
 
@@ -171,10 +153,7 @@ class GatewayApp:
             return
         upstream = self._with_identity(scope, identity, groups)
         if path == UI_PREFIX or path.startswith(f"{UI_PREFIX}/"):
-            if path.startswith(f"{UI_PREFIX}/apis/"):  # ml-pipeline-ui's API proxy
-                await self.direct(_strip_prefix(upstream, UI_PREFIX), receive, send)
-            else:
-                await _ui_page()(scope, receive, send)
+            await self.ui(upstream, receive, send)
             return
         response = await self.dashboard(Request(upstream, receive))
         await response(scope, receive, send)

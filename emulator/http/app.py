@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from emulator.core import Emulator
 from emulator.errors import internal_error
 from emulator.gateway.app import build_gateway_app
-from emulator.http import control, routes_reports, routes_v1, routes_v2
+from emulator.http import control, routes_artifacts, routes_reports, routes_v1, routes_v2
 from emulator.http.common import error_response, method_not_allowed_response, not_found_response
 from emulator.http.routing import Router, dispatch
 from emulator.kfam import routes as kfam_routes
@@ -49,6 +49,7 @@ class EmulatorApp:
         routes_v1.register(self.router, emulator.kfp)
         for prefix in (routes_v1.PREFIX, routes_v2.PREFIX):
             routes_reports.register(self.router, emulator.kfp, prefix)
+            routes_artifacts.register(self.router, emulator, prefix)
         control.register(self.router, emulator)
         # KFAM (profiles-kfam:8081): behind Istio's policy unless emulator.expose_kfam.
         kfam_routes.register(self.router, emulator)

@@ -1,0 +1,129 @@
+"""ml-pipeline-ui's request routing (app.ts), over the emulator's parts.
+
+Routes are served at ``/`` and under the base path ``/pipeline`` (``registerHandler``), except
+the ML Metadata proxy, which app.ts mounts at the root only (the browser's gRPC-web client
+posts to ``/ml_metadata.MetadataStoreService/<Method>`` on the origin).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from typing import TYPE_CHECKING
+
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from emulator.ui import artifacts, pod_logs
+from emulator.ui.config import UiConfig
+from emulator.ui.express import Query, decode_uri_component, raw_path, send
+from emulator.ui.proxy import forward, without_prefix
+
+if TYPE_CHECKING:
+    from emulator.core import Emulator
+
+log = logging.getLogger("kfp_isolation.ui")
+
+API_PREFIXES = ("/apis/v1beta1/", "/apis/v2beta1/")
+_DEPRECATED_PROXY = re.compile(r"/apis/v(1|2)beta1/_proxy/.*", re.IGNORECASE | re.DOTALL)
+_POD_LOGS = re.compile(r"/k8s/pod/logs/?", re.IGNORECASE)
+METADATA_PREFIX = "/ml_metadata."
+
+
+def _metadata_app(emulator: Emulator) -> ASGIApp | None:
+    """ML Metadata's gRPC-web endpoint (metadata-envoy), when this build has it."""
+    try:
+        from emulator.mlmd.grpc_web import build_grpc_web_app
+    except ImportError:
+        return None
+    app: ASGIApp = build_grpc_web_app(emulator)
+    return app
+
+
+class UiServerApp:
+    def __init__(self, emulator: Emulator, api_app: ASGIApp, web_app: ASGIApp,
+                 config: UiConfig | None = None, metadata_app: ASGIApp | None = None) -> None:
+        self.emulator = emulator
+        self.api = api_app
+        self.web = web_app
+        self.config = config or UiConfig.for_emulator(emulator)
+        self.metadata = metadata_app if metadata_app is not None else _metadata_app(emulator)
+
+    async def __call__(self, scope: Scope, receive: Receive, send_: Send) -> None:
+        if scope["type"] != "http":
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send_(message)
+
+        try:
+            await self._route(scope, receive, tracking_send)
+        except Exception:  # Express's final handler: a plain 500
+            log.error("unhandled UI server error on %s %s\n%s", scope.get("method"),
+                      scope.get("path"), traceback.format_exc())
+            if not started:
+                await send(500, "Internal Server Error")(scope, receive, send_)
+
+    def _local(self, path: str) -> str:
+        """The path below the base path (routes are registered at both)."""
+        base = self.config.base_path
+        if path.lower() == base.lower() or path.lower().startswith(base.lower() + "/"):
+            return path[len(base):] or "/"
+        return path
+
+    async def _route(self, scope: Scope, receive: Receive, send_: Send) -> None:
+        path = str(scope["path"])
+        method = str(scope.get("method", "GET"))
+        if path.startswith(METADATA_PREFIX):
+            await forward(self.metadata, scope, receive, send_)
+            return
+        local = self._local(path)
+        if _DEPRECATED_PROXY.fullmatch(local):
+            gone = send(410, "The generic /_proxy/ endpoint is deprecated and no longer "
+                             "supported.")
+            await gone(scope, receive, send_)
+            return
+        if local.startswith(API_PREFIXES):
+            await forward(self.api, without_prefix(scope, self.config.base_path), receive, send_)
+            return
+        if method in ("GET", "HEAD"):
+            response = self._artifact_or_logs(scope, local)
+            if response is not None:
+                await response(scope, receive, send_)
+                return
+        await self.web(scope, receive, send_)
+
+    def _artifact_or_logs(self, scope: Scope, local: str) -> Response | None:
+        headers = Headers(scope=scope)
+        if local.lower().startswith("/artifacts/"):
+            query = Query.of(scope)
+            full_raw = raw_path(scope)
+            denied = artifacts.check_artifact_request(self.emulator, self.config, headers,
+                                                      query, full_raw)
+            if denied is not None:
+                return denied
+            route = artifacts.artifact_route(self._local(full_raw))
+            if route is None:
+                return None
+            if route == "get":
+                return artifacts.serve_artifact(self.emulator, self.config, query, None)
+            decoded = tuple(decode_uri_component(part) for part in route)
+            if any(part is None for part in decoded):
+                return send(400, "Malformed URL encoding in artifact path")
+            source, bucket, key = (part or "" for part in decoded)
+            return artifacts.serve_artifact(self.emulator, self.config, query,
+                                            (source, bucket, key))
+        if _POD_LOGS.fullmatch(local):
+            return pod_logs.serve_pod_logs(self.emulator, self.config, headers, Query.of(scope))
+        return None
+
+
+def build_ui_server_app(emulator: Emulator, api_app: ASGIApp, web_app: ASGIApp) -> UiServerApp:
+    """ml-pipeline-ui: ``ENABLE_AUTHZ`` on in multi-user deployments, off in standalone."""
+    return UiServerApp(emulator, api_app, web_app)
