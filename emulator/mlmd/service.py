@@ -196,8 +196,9 @@ def get_artifacts_by_id(store: MetadataStore, request: Any) -> Any:
 
 @method("GetArtifactsByURI")
 def get_artifacts_by_uri(store: MetadataStore, request: Any) -> Any:
-    uris = set(request.uris)
-    found = sorted((a for uri in uris for a in store.artifacts_by_uri(uri)), key=lambda a: a.id)
+    # in the order of the request's URIs (measured), each URI's artifacts by id
+    found = [a for uri in dict.fromkeys(request.uris)
+             for a in sorted(store.artifacts_by_uri(uri), key=lambda a: a.id)]
     return _response("GetArtifactsByURI", artifacts=[wire.artifact_to_message(a) for a in found])
 
 

@@ -59,7 +59,13 @@ class _Tables:
 
 
 def _describe(node: Node) -> str:
-    return f"type_id: {node.type_id} name: {node.name!r}"
+    """The node as MLMD's messages show it (its set fields, text-format style)."""
+    parts = [f"type_id: {node.type_id}"]
+    for name in ("uri", "name"):
+        value = getattr(node, name, None)
+        if value is not None:
+            parts.append(f'{name}: "{value}"')
+    return " ".join(parts)
 
 
 class MetadataStore:
@@ -136,8 +142,9 @@ class MetadataStore:
         return [t for t in self._t.types.values() if t.kind is kind]
 
     def types_by_id(self, kind: TypeKind, ids: Iterable[int]) -> list[NodeType]:
-        wanted = set(ids)
-        return [t for t in self.types(kind) if t.id in wanted]
+        """In the order asked (measured), unknown ids and other kinds skipped."""
+        found = (self.type_by_id(kind, i) for i in dict.fromkeys(ids))
+        return [t for t in found if t is not None]
 
     def type_by_id(self, kind: TypeKind, type_id: int) -> NodeType | None:
         found = self._t.types.get(type_id)
@@ -216,7 +223,7 @@ class MetadataStore:
             raise invalid("Type id is missing.")
         node_type = self.type_by_id(kind, node.type_id)
         if node_type is None:
-            raise not_found(f"Cannot find type for {_describe(node)}: No type found for query, "
+            raise not_found(f"Cannot find type for {_describe(node)}No type found for query, "
                             f"type_id: {node.type_id}")
         self._check_properties(node_type, node)
         now = self._ms()
@@ -237,8 +244,8 @@ class MetadataStore:
             table[node.id] = updated
             return node.id
         if need_name and not node.name:
-            raise invalid(f"Cannot create node for type_id: {node.type_id}: "
-                          "Context name should not be empty")
+            raise invalid(f'Cannot create node for type_id: {node.type_id} name: "'
+                          f'{node.name or ""}"Context name should not be empty')
         self._check_unique(table, node)
         created = copy.deepcopy(node)
         created.id = self._t.next_ids[kind]
@@ -253,10 +260,10 @@ class MetadataStore:
         for name, value in node.properties.items():
             declared = node_type.properties.get(name)
             if declared is None:
-                raise invalid(f"Cannot validate properties of {_describe(node)}: "
+                raise invalid(f"Cannot validate properties of {_describe(node)}"
                               f"Found unknown property: {name}")
             if declared != property_type(value):
-                raise invalid(f"Cannot validate properties of {_describe(node)}: "
+                raise invalid(f"Cannot validate properties of {_describe(node)}"
                               f"Found unmatched property type: {name}")
 
     @staticmethod
