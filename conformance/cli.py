@@ -135,6 +135,8 @@ def connection_banner(server: EmulatorServer, setup: Setup, kubeconfig: Path | N
         + (f"   kubeconfig: {kubeconfig}" if kubeconfig else ""),
         f"  object store (S3, bucket mlpipeline, "
         f"{emulator.config.artifact_credentials} credentials):  {server.object_store_url}",
+        f"  ML Metadata (gRPC-web, metadata-envoy:9090, no access control):  "
+        f"{server.metadata_url}",
         f"  controls:  {server.url}/_emulator",
         "",
     ]
@@ -181,7 +183,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server = EmulatorServer(emulator, args.host, args.port,
                                 "debug" if args.verbose else "info",
                                 gateway_port=args.gateway_port, kube_port=args.kube_port,
-                                object_store_port=args.object_store_port)
+                                object_store_port=args.object_store_port,
+                                metadata_port=args.metadata_port)
     except (SetupError, ValueError, TypeError, OSError) as exc:
         print(f"kfp-isolation: {exc}", file=sys.stderr)
         return 2
@@ -216,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Kubernetes API (0: any free port)")
     serve.add_argument("--object-store-port", type=int, default=9000,
                        help="S3 object store, as minio-service:9000 (0: any free port)")
+    serve.add_argument("--metadata-port", type=int, default=9090,
+                       help="ML Metadata gRPC-web, as metadata-envoy-service:9090 "
+                            "(0: any free port)")
     serve.add_argument("--artifact-credentials", choices=["shared", "per-namespace"],
                        help="object-store credentials of profile namespaces: the root pair "
                             "(KFP <= 2.14, default) or one user per namespace (KFP >= 2.15)")

@@ -14,6 +14,7 @@ from emulator.kfp.models import RuntimeState
 from emulator.kfp.server import KfpApiServer
 from emulator.kube.cluster import EDITOR_SA, ROLE_TO_CLUSTER_ROLE, Cluster
 from emulator.kube.rbac import ClusterRoleBinding, Decision
+from emulator.mlmd.store import MetadataStore
 from emulator.modes import Mode
 from emulator.objectstore.models import ArtifactCredentials, ObjectStore
 from emulator.objectstore.provisioning import provision_namespace
@@ -63,6 +64,8 @@ class Emulator:
                                         ArtifactCredentials(self.config.artifact_credentials))
         self.cluster.profile_reconciled.append(self._provision_object_store)
         self.cluster.namespace_deleted.append(self.object_store.forget_namespace)
+        # ML Metadata (metadata-grpc-service): one store shared by every tenant, as upstream.
+        self.metadata = MetadataStore(self.clock.now)
         self._initial_profiles = list(profiles or [])
         self._initial_admins: list[str] = []
         for spec in self._initial_profiles:
@@ -151,6 +154,7 @@ class Emulator:
             self.kfp.state.clear()
             self.login_state.clear()
             self.object_store.clear()
+            self.metadata.clear()
             # User tokens stay valid; ServiceAccount tokens die with their recreated accounts.
             self.cluster.reset()
             for spec in self._initial_profiles:

@@ -21,6 +21,7 @@ class Listener(str, Enum):
     GATEWAY = "gateway"  # Istio ingress + login proxy (full) / ml-pipeline-ui (standalone)
     KUBE = "kube"  # the Kubernetes API slice
     OBJECT_STORE = "objectstore"  # minio-service.kubeflow:9000 / seaweedfs.kubeflow:8333 (S3)
+    METADATA = "metadata"  # metadata-envoy-service.kubeflow:9090 (ML Metadata, gRPC-web)
 
 
 class Mode(str, Enum):

@@ -60,14 +60,16 @@ class EmulatorServer:
 
     def __init__(self, emulator: Emulator | None = None, host: str = "127.0.0.1",
                  port: int = 0, log_level: str = "warning", *, gateway_port: int = 0,
-                 kube_port: int = 0, object_store_port: int = 0) -> None:
+                 kube_port: int = 0, object_store_port: int = 0,
+                 metadata_port: int = 0) -> None:
         self.emulator = emulator or Emulator()
         self.host = host
         self._sockets: dict[Listener, socket.socket] = {}
         try:
             for listener, wanted in ((Listener.DIRECT, port), (Listener.GATEWAY, gateway_port),
                                      (Listener.KUBE, kube_port),
-                                     (Listener.OBJECT_STORE, object_store_port)):
+                                     (Listener.OBJECT_STORE, object_store_port),
+                                     (Listener.METADATA, metadata_port)):
                 self._sockets[listener] = _bind(host, wanted)
         except OSError:
             for sock in self._sockets.values():  # a taken port must not leak the others
@@ -125,6 +127,11 @@ class EmulatorServer:
     def object_store_url(self) -> str:
         """The S3 endpoint (path-style; bucket ``mlpipeline``)."""
         return self.url_of(Listener.OBJECT_STORE)
+
+    @property
+    def metadata_url(self) -> str:
+        """metadata-envoy: ML Metadata's gRPC-web endpoint."""
+        return self.url_of(Listener.METADATA)
 
     @property
     def entry_url(self) -> str:

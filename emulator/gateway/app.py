@@ -5,9 +5,10 @@ without ``Authorization`` is checked by oauth2-proxy (session cookie); one with
 ``Authorization: Bearer`` by jwt_authn; one with another ``Authorization`` has no principal and is
 denied.  ``/dex/`` and ``/oauth2/`` need no identity.  Then the VirtualServices route it:
 ``/pipeline`` to ml-pipeline-ui (which proxies ``/pipeline/apis/...`` to the API server, here the
-direct app in-process), ``/kfam/`` to KFAM (whose policy admits only the dashboard, so: 403),
-``/`` to the central dashboard.  The gateway always drops a client-sent identity header and sets
-its own from the authenticated identity.
+direct app in-process), ``/ml_metadata`` to metadata-envoy (ML Metadata's gRPC-web, any
+authenticated caller, emulator.mlmd.access), ``/kfam/`` to KFAM (whose policy admits only the
+dashboard, so: 403), ``/`` to the central dashboard.  The gateway always drops a client-sent
+identity header and sets its own from the authenticated identity.
 
 Routing is on the normalized path, as Envoy's (Istio's default ``normalize_path``): dot
 segments are removed first, so ``/pipeline/apis/../../_emulator`` is ``/_emulator`` (the
@@ -35,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from emulator.gateway import dex, jwt, oauth2_proxy
 from emulator.gateway.dashboard import Dashboard
 from emulator.gateway.pages import request_uri
+from emulator.mlmd.grpc_web import build_grpc_web_app
 from emulator.ui.server import build_ui_server_app
 from emulator.webui.app import build_web_app
 
@@ -45,6 +47,7 @@ log = logging.getLogger("kfp_isolation.gateway")
 
 GROUPS_HEADER = "kubeflow-groups"
 UI_PREFIX = "/pipeline"
+METADATA_PREFIX = "/ml_metadata"  # VirtualService metadata-grpc -> metadata-envoy:9090
 MAX_REALM_PATH = 256
 
 
@@ -85,6 +88,7 @@ class GatewayApp:
         self.dashboard = Dashboard(emulator)
         # ml-pipeline-ui: its API proxy, artifact and pod-log endpoints, then the web UI.
         self.ui = build_ui_server_app(emulator, direct_app, build_web_app(emulator))
+        self.metadata = build_grpc_web_app(emulator)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -152,6 +156,9 @@ class GatewayApp:
             await jwt.rbac_denied()(scope, receive, send)
             return
         upstream = self._with_identity(scope, identity, groups)
+        if path.startswith(METADATA_PREFIX):  # authenticated, then no tenant check (ISO-020)
+            await self.metadata(upstream, receive, send)
+            return
         if path == UI_PREFIX or path.startswith(f"{UI_PREFIX}/"):
             await self.ui(upstream, receive, send)
             return

@@ -18,6 +18,7 @@ from emulator.http.common import error_response, method_not_allowed_response, no
 from emulator.http.routing import Router, dispatch
 from emulator.kfam import routes as kfam_routes
 from emulator.kube.api.app import build_kube_app
+from emulator.mlmd.grpc_web import build_grpc_web_app
 from emulator.modes import Listener
 from emulator.objectstore.s3 import build_s3_app
 
@@ -82,4 +83,5 @@ def build_apps(emulator: Emulator) -> dict[Listener, ASGIApp]:
         Listener.GATEWAY: build_gateway_app(emulator, direct),
         Listener.KUBE: build_kube_app(emulator),
         Listener.OBJECT_STORE: build_s3_app(emulator),
+        Listener.METADATA: build_grpc_web_app(emulator),
     }
