@@ -2,9 +2,9 @@
 
 Serves a demo emulator on free ports (alice and bob, each owning a namespace), adds a little data
 through the API as each owner, lets bob be refused in alice's namespace once, then signs alice in
-through the real login flow in headless Chromium and captures her namespace's page, with the
-decisions panel showing bob's refusal.  ``--run`` captures the page of alice's finished run
-instead.
+through the real login flow in headless Chromium and captures the page of her finished run
+(tasks, artifacts from ML Metadata), with the decisions panel showing bob's refusal.  ``--home``
+captures her namespace's page instead.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def populate(server: EmulatorServer) -> None:
                                            "namespace": "alice"})
     alice.post("/experiments", {"display_name": "data-checks", "namespace": "alice"})
     bob.post("/experiments", {"display_name": "bob-private", "namespace": "bob"})
-    first = alice.post("/runs", {"display_name": "baseline", "pipeline_spec": spec,
+    alice.post("/runs", {"display_name": "baseline", "pipeline_spec": spec,
                                  "experiment_id": training["experiment_id"]})
     server.emulator.advance(120)  # the first run finishes; the second is still running
     alice.post("/runs", {"display_name": "more-rows", "pipeline_spec": spec,
@@ -69,10 +69,9 @@ def populate(server: EmulatorServer) -> None:
     refused = bob.get("/runs", namespace="alice")  # recorded in the decisions panel
     if refused.status_code != 403:
         raise RuntimeError(f"expected bob to be refused in alice, got {refused.status_code}")
-    del first
 
 
-def capture(target: Path, run_page: bool) -> Path:
+def capture(target: Path, run_page: bool = True) -> Path:
     server = EmulatorServer(Emulator(profiles=standard_profiles(), mode=Mode.FULL_OUTSIDE))
     server.start()
     try:
@@ -93,13 +92,14 @@ def capture(target: Path, run_page: bool) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", type=Path, help="where to write the PNG")
-    parser.add_argument("--run", action="store_true", help="capture a run's page")
+    parser.add_argument("--home", action="store_true",
+                        help="capture the namespace's page instead of a run's")
     args = parser.parse_args(argv)
     reason = available()
     if reason is not None:
         print(f"cannot take the screenshot: {reason}", file=sys.stderr)
         return 2
-    written = capture(args.path, args.run)
+    written = capture(args.path, run_page=not args.home)
     print(f"wrote {written} ({written.stat().st_size} bytes)")
     return 0
 

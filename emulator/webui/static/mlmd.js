@@ -1,11 +1,13 @@
 // A small ML Metadata client for the browser: binary gRPC-web (application/grpc-web+proto) to
-// /pipeline/ml_metadata.MetadataStoreService/<Method>, as the KFP UI's generated client sends it,
-// with a hand-written protobuf encoder/decoder for the few messages the run page needs.
+// /ml_metadata.MetadataStoreService/<Method> on the page's origin, as the KFP UI's generated
+// client sends it (its host is '', so the path is absolute: in Kubeflow the gateway routes
+// /ml_metadata to metadata-envoy; behind a port-forward the UI server proxies it), with a
+// hand-written protobuf encoder/decoder for the few messages the run page needs.
 // Field numbers are those of ml-metadata's metadata_store.proto / metadata_store_service.proto.
 "use strict";
 
 (function () {
-  const SERVICE = "/pipeline/ml_metadata.MetadataStoreService/";
+  const SERVICE = "/ml_metadata.MetadataStoreService/";
   const EVENT_TYPES = ["UNKNOWN", "DECLARED_OUTPUT", "DECLARED_INPUT", "INPUT", "OUTPUT",
     "INTERNAL_INPUT", "INTERNAL_OUTPUT", "PENDING_OUTPUT"];
   const EXECUTION_STATES = ["UNKNOWN", "NEW", "RUNNING", "COMPLETE", "FAILED", "CACHED",
