@@ -1,8 +1,8 @@
 """ML Metadata as the KFP UI reads it: gRPC-web, the run's context named by the run's id.
 
-Outside the cluster the UI's browser code posts to ``/pipeline/ml_metadata.MetadataStoreService/
-<Method>`` (the UI server proxies it to metadata-envoy); inside, a pod posts to metadata-envoy
-itself (the target's ``dataPlane.metadata``).  Either way the caller's own session is used, so
+Outside the cluster the UI's browser code posts to ``/ml_metadata.MetadataStoreService/<Method>``
+at its origin's root (Istio's ``metadata-grpc`` route sends it to metadata-envoy); inside, a pod
+posts to metadata-envoy itself (the target's ``dataPlane.metadata``).  Either way the caller's own session is used, so
 a gateway's login or bearer check applies as it would to that person.
 """
 
@@ -47,7 +47,10 @@ def _endpoint(world: World) -> tuple[str, str]:
     """(door, URL prefix of the service) for the scenario's mode."""
     target = world.connection.target
     if world.connection.mode.access == "outside":
-        return "gateway", "/ml_metadata.MetadataStoreService/"
+        # The UI's client posts to its origin's root: the gateway's /ml_metadata route.
+        if not target.gateway:
+            raise HarnessError("the target names no gateway to reach ML Metadata through")
+        return "gateway", target.gateway.rstrip("/") + "/ml_metadata.MetadataStoreService/"
     if not target.metadata:
         raise HarnessError("the target names no metadata-envoy endpoint (dataPlane.metadata)")
     return "direct", target.metadata.rstrip("/") + "/ml_metadata.MetadataStoreService/"

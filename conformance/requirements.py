@@ -37,7 +37,7 @@ def _workflows(connection: Connection) -> str | None:
 
 def _metadata(connection: Connection) -> str | None:
     if connection.mode.access == "outside":
-        return None if connection.target.kfp_gateway else "no gateway to reach ML Metadata"
+        return None if connection.target.gateway else "no gateway to reach ML Metadata"
     return None if connection.target.metadata else \
         "the target names no metadata-envoy endpoint (dataPlane.metadata) for inside callers"
 
