@@ -8,6 +8,7 @@ from typing import Any
 
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
+from emulator.execution.engine import ExecutionEngine
 from emulator.gateway.config import GatewayConfig
 from emulator.gateway.sessions import LoginState
 from emulator.kfp.models import RuntimeState
@@ -66,6 +67,8 @@ class Emulator:
         self.cluster.namespace_deleted.append(self.object_store.forget_namespace)
         # ML Metadata (metadata-grpc-service): one store shared by every tenant, as upstream.
         self.metadata = MetadataStore(self.clock.now)
+        # Argo and the kubelet: runs become Workflows and Pods in their namespace.
+        self.execution = ExecutionEngine(self)
         self._initial_profiles = list(profiles or [])
         self._initial_admins: list[str] = []
         for spec in self._initial_profiles:

@@ -74,6 +74,7 @@ def cluster_objects(cluster: Cluster) -> list[Any]:
         *cluster.namespaces.values(),
         *(a for accounts in cluster.service_accounts.values() for a in accounts.values()),
         *(s for secrets in cluster.secrets.values() for s in secrets.values()),
+        *(c for config_maps in cluster.config_maps.values() for c in config_maps.values()),
         *rbac.cluster_roles.values(),
         *rbac.cluster_bindings.values(),
         *(r for roles in rbac.roles.values() for r in roles.values()),

@@ -156,7 +156,8 @@ def register(router: Router, server: KfpApiServer) -> None:
         lambda r: r.id, lambda: server.state.generation)
 
     def render_run_detail(run: Any) -> Any:
-        return wire.run_detail(run, experiment_name(run.experiment_id))
+        return wire.run_detail(run, experiment_name(run.experiment_id),
+                               server.state.executor.workflow_manifest(run))
 
     async def create_run(request: Request) -> Response:
         body = await body_of(request, messages.V1_RUN)

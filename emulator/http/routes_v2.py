@@ -120,7 +120,15 @@ def register(router: Router, server: KfpApiServer) -> None:
     # -- runs ----------------------------------------------------------------------------------
 
     runs = server.runs
-    run_json = EncodedMemo(wire.run, wire.run_fingerprint, lambda r: r.id,
+    executor = server.state
+
+    def run_with_details(r: Run) -> dict[str, Any]:
+        return wire.run(r, executor.executor.run_details(r))
+
+    def run_fingerprint(r: Run) -> tuple[Any, ...]:
+        return (*wire.run_fingerprint(r), executor.executor.details_revision(r))
+
+    run_json = EncodedMemo(run_with_details, run_fingerprint, lambda r: r.id,
                            lambda: server.state.generation)
 
     pages = PageMemo()

@@ -44,7 +44,8 @@ def experiment(e: Experiment) -> dict[str, Any]:
 def _manifest_key(source: PipelineSource) -> str:
     """v2 IR travels as ``pipeline_manifest``, an Argo Workflow as ``workflow_manifest``."""
     spec = source.pipeline_spec
-    return "pipeline_manifest" if spec is None or "pipelineInfo" in spec else "workflow_manifest"
+    v2 = spec is None or "pipelineInfo" in spec or isinstance(spec.get("pipeline_spec"), dict)
+    return "pipeline_manifest" if v2 else "workflow_manifest"
 
 
 def manifest_text(source: PipelineSource) -> str:
@@ -107,9 +108,14 @@ def _metric(m: Any) -> dict[str, Any]:
     return out
 
 
-def run_detail(r: Run, experiment_name: str = "") -> dict[str, Any]:
+def run_detail(r: Run, experiment_name: str = "",
+               workflow: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``workflow``: the run's Argo Workflow, served as ``workflow_manifest`` (the runtime
+    manifest the persistence agent stores) once it exists."""
     runtime: dict[str, Any] = {}
     _put(runtime, _manifest_key(r.source), manifest_text(r.source))
+    if workflow is not None:
+        runtime["workflow_manifest"] = json.dumps(workflow, separators=(",", ":"))
     return {"run": run(r, experiment_name), "pipeline_runtime": runtime}
 
 

@@ -48,7 +48,8 @@ def _source(out: dict[str, Any], source: PipelineSource) -> None:
         out["runtime_config"] = config
 
 
-def run(r: Run) -> dict[str, Any]:
+def run(r: Run, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``details``: the executor's ``RunDetails`` (task details), once tasks ran."""
     out: dict[str, Any] = {"experiment_id": r.experiment_id, "run_id": r.id,
                            "display_name": r.name, "storage_state": r.storage_state.value}
     _put(out, "description", r.description)
@@ -60,7 +61,7 @@ def run(r: Run) -> dict[str, Any]:
     out["state"] = r.state.value
     if r.state == RuntimeState.FAILED and r.error_message:
         out["error"] = {"code": int(GrpcCode.UNKNOWN), "message": r.error_message}
-    out["run_details"] = {}
+    out["run_details"] = details or {}
     _put(out, "recurring_run_id", r.recurring_run_id)
     if r.state_history:
         out["state_history"] = [{"update_time": rfc3339(s.at), "state": s.state.value}

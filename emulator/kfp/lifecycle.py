@@ -99,6 +99,7 @@ class Lifecycle:
         run.state_history.append(StateChange(int(at), new_state))
         if new_state in TERMINAL_STATES:
             run.finished_at = int(at)
+        self.state.executor.run_moved(run, new_state, at)
 
     def _alive(self, run: Run) -> bool:
         return self.state.runs.get(run.id) is run
@@ -127,7 +128,11 @@ class Lifecycle:
             if not self._alive(run) or run.state != expected or \
                     len(run.state_history) != generation:
                 return  # superseded by terminate, retry or delete
-            target = run.outcome if next_state is None else next_state
+            target = self.state.executor.next_state(
+                run, run.outcome if next_state is None else next_state)
+            if target is None:  # held (a pod cannot start): ask again a step later
+                self.state.clock.call_at(at + max(delay, 1.0), advance)
+                return
             self._set(run, target, at)
             if target == RuntimeState.FAILED and not run.error_message:
                 run.error_message = "the emulated workflow failed"

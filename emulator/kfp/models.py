@@ -68,6 +68,9 @@ class PipelineSource:
     parameters: list[dict[str, str]] = field(default_factory=list)  # v1 parameters
     runtime_parameters: dict[str, Any] = field(default_factory=dict)  # v2 runtime_config
     pipeline_root: str = ""
+    # kfp-kubernetes settings: the PlatformSpec (second YAML document, or ``platform_spec``
+    # beside ``pipeline_spec`` in the API's struct form).
+    platform_spec: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)  # every run keeps several: slots save ~80 bytes each
@@ -122,6 +125,8 @@ class Run:
     # Final state the lifecycle drives the run to (tests may choose FAILED).
     outcome: RuntimeState = RuntimeState.SUCCEEDED
     error_message: str = ""
+    # The Argo Workflow's generated name once the workflow exists (KFP's run.K8SName).
+    workflow_name: str = ""
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -129,7 +134,10 @@ class Run:
 
     @property
     def k8s_name(self) -> str:
-        """The Argo Workflow name KFP uses as the SAR resource name for runs."""
+        """The Argo Workflow name KFP uses as the SAR resource name for runs (before a
+        workflow exists, or without an execution engine, a stand-in derived from the run)."""
+        if self.workflow_name:
+            return self.workflow_name
         slug = "".join(c if c.isalnum() else "-" for c in self.name.lower()).strip("-")[:40]
         return f"{slug or 'run'}-{self.id[:8]}"
 
@@ -190,3 +198,4 @@ class PipelineVersion:
     code_source_url: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     parameters: list[dict[str, str]] = field(default_factory=list)
+    platform_spec: dict[str, Any] | None = None

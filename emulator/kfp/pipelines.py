@@ -74,6 +74,9 @@ class ParsedTemplate:
     spec: dict[str, Any]
     text: str
     is_v2: bool
+    # The kfp-kubernetes PlatformSpec: the YAML documents after the first, merged (as the SDK
+    # and the server's template parser read them).
+    platform_spec: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -110,7 +113,11 @@ def parse_template(text: str) -> ParsedTemplate:
             from None
     first = documents[0] if documents else None
     if isinstance(first, dict) and "pipelineInfo" in first and "root" in first:
-        return ParsedTemplate(first, text, True)
+        platform: dict[str, Any] = {}
+        for document in documents[1:]:
+            if isinstance(document, dict):
+                platform.update(document)
+        return ParsedTemplate(first, text, True, platform or None)
     if isinstance(first, dict) and first.get("kind") == "Workflow" and \
             str(first.get("apiVersion", "")).startswith("argoproj.io/"):
         return ParsedTemplate(first, text, False)
@@ -455,6 +462,7 @@ class PipelineService:
             code_source_url=request.code_source_url,
             tags=dict(request.tags),
             parameters=template.parameters,
+            platform_spec=template.platform_spec,
         )
 
     def create_version(self, creds: Credentials, pipeline_id: str, request: VersionRequest,
@@ -598,7 +606,14 @@ class PipelineService:
                 parameters=source.parameters,
                 runtime_parameters=source.runtime_parameters,
                 pipeline_root=source.pipeline_root,
+                platform_spec=version.platform_spec,
             )
+        wrapped = source.pipeline_spec
+        if isinstance(wrapped, dict) and isinstance(wrapped.get("pipeline_spec"), dict):
+            # The struct form {"pipeline_spec": ..., "platform_spec": ...} (kfp.Client sends it
+            # when a pipeline has kfp-kubernetes settings); it is echoed back as given.
+            platform = wrapped.get("platform_spec")
+            source.platform_spec = platform if isinstance(platform, dict) else None
         if source.pipeline_spec is None and not source.workflow_manifest and \
                 not source.pipeline_manifest:
             raise internal_error(f"Failed to create a {kind} due to error fetching manifest: "
@@ -611,6 +626,7 @@ class PipelineService:
                 raise internal_error(f"Failed to create a {kind} due to error fetching manifest: "
                                      f"{error.internal}") from None
             source.pipeline_spec = parsed.spec
+            source.platform_spec = parsed.platform_spec
         return source
 
     def _referenced_version(self, source: PipelineSource) -> PipelineVersion:

@@ -286,6 +286,7 @@ class RunService:
             raise error.wrap(_top(api, "Failed to delete a run",
                                   "Failed to delete a v1beta1 run")) from None
         self.state.runs.remove(run.id)
+        self.state.executor.run_deleted(run)
         if run.recurring_run_id and run.state not in TERMINAL_STATES:
             recurring = self.state.recurring_runs.get(run.recurring_run_id)
             if recurring is not None:

@@ -11,6 +11,7 @@ from typing import Any
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
 from emulator.kfp.access import AccessControl
+from emulator.kfp.execution_hooks import NoExecutor, RunExecutor
 from emulator.kfp.models import Experiment, Pipeline, PipelineVersion, RecurringRun, Run
 from emulator.kfp.store import NamespacedStore
 from emulator.kube.cluster import Cluster
@@ -86,6 +87,8 @@ class KfpState:
     # Python API and control endpoints may be called from other threads.
     lock: threading.RLock = field(default_factory=threading.RLock)
     default_experiment_id: str = ""
+    # Who executes runs (Argo and Kubernetes): emulator.execution attaches its engine.
+    executor: RunExecutor = field(default_factory=NoExecutor)
     # Bumped whenever the whole state is replaced (reset, import): memos keyed by id must not
     # survive it, since an imported object may reuse an id with other content.
     generation: int = 0
@@ -114,6 +117,7 @@ class KfpState:
         for store in (self.experiments, self.runs, self.recurring_runs, self.pipelines):
             store.clear()
         self.versions.clear()
+        self.executor.clear()
         self.clock.clear()
         self.default_experiment_id = ""
         self.generation += 1

@@ -39,6 +39,7 @@ from emulator.kube.rbac import (
     service_account_username,
 )
 from emulator.kube.tokens import API_AUDIENCE, TokenAuthority
+from emulator.kube.workloads import ConfigMap, NoWorkloads, WorkloadSource
 
 PROFILE_LABELS = {
     "istio-injection": "enabled",
@@ -227,12 +228,15 @@ class Cluster:
         # Called with a Profile's namespace after the profile controller reconciled it (the
         # pipelines-profile-controller adds its per-namespace objects then).
         self.profile_reconciled: list[NamespaceHook] = []
+        # Pods and Workflows come from whoever runs them (the execution engine).
+        self.workloads: WorkloadSource = NoWorkloads()
         self._install()
 
     def _install(self) -> None:
         self.namespaces: dict[str, Namespace] = {}
         self.service_accounts: dict[str, dict[str, ServiceAccount]] = {}
         self.secrets: dict[str, dict[str, Secret]] = {}
+        self.config_maps: dict[str, dict[str, ConfigMap]] = {}
         self.profiles: dict[str, Profile] = {}
         self.resource_version = 0
         self.rbac.replace_all(RbacStore())
@@ -259,6 +263,7 @@ class Cluster:
         """Hold exactly ``objects``, as they were (snapshot import): no profile controller runs
         and nothing is stamped anew."""
         self.namespaces, self.service_accounts, self.secrets, self.profiles = {}, {}, {}, {}
+        self.config_maps = {}
         rbac = RbacStore()
         for obj in objects:
             if isinstance(obj, Namespace):
@@ -267,6 +272,8 @@ class Cluster:
                 self.service_accounts.setdefault(obj.namespace, {})[obj.name] = obj
             elif isinstance(obj, Secret):
                 self.secrets.setdefault(obj.namespace, {})[obj.name] = obj
+            elif isinstance(obj, ConfigMap):
+                self.config_maps.setdefault(obj.namespace, {})[obj.name] = obj
             elif isinstance(obj, Profile):
                 self.profiles[obj.name] = obj
             elif isinstance(obj, ClusterRole):
@@ -321,6 +328,7 @@ class Cluster:
         del self.namespaces[name]
         self.service_accounts.pop(name, None)
         self.secrets.pop(name, None)
+        self.config_maps.pop(name, None)
         self.rbac.drop_namespace(name)
         for hook in self.namespace_deleted:
             hook(name)
@@ -417,6 +425,30 @@ class Cluster:
         if secret is None:
             raise not_found("secrets", name)
         return self._removed(secret)
+
+    # -- config maps -----------------------------------------------------------------------------
+
+    def create_config_map(self, config_map: ConfigMap) -> ConfigMap:
+        validate_dns_subdomain("ConfigMap", config_map.name)
+        self._require_namespace(config_map.namespace)
+        config_maps = self.config_maps.setdefault(config_map.namespace, {})
+        if config_map.name in config_maps:
+            raise already_exists("configmaps", config_map.name)
+        self.stamp(config_map)
+        config_maps[config_map.name] = config_map
+        return config_map
+
+    def get_config_map(self, namespace: str, name: str) -> ConfigMap:
+        config_map = self.config_maps.get(namespace, {}).get(name)
+        if config_map is None:
+            raise not_found("configmaps", name)
+        return config_map
+
+    def delete_config_map(self, namespace: str, name: str) -> ConfigMap:
+        config_map = self.config_maps.get(namespace, {}).pop(name, None)
+        if config_map is None:
+            raise not_found("configmaps", name)
+        return self._removed(config_map)
 
     # -- RBAC ------------------------------------------------------------------------------------
 

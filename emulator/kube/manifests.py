@@ -32,6 +32,7 @@ from emulator.kube.rbac import (
     RoleRef,
     Subject,
 )
+from emulator.kube.workloads import ARGO_VERSION, ConfigMap, Pod, Workflow
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_VERSION = f"{RBAC_GROUP}/v1"
@@ -39,7 +40,7 @@ PROFILE_GROUP = "kubeflow.org"
 PROFILE_VERSIONS = ("v1", "v1beta1")
 
 Model = Namespace | ServiceAccount | Secret | Role | ClusterRole | RoleBinding | \
-    ClusterRoleBinding | Profile
+    ClusterRoleBinding | Profile | ConfigMap | Pod | Workflow
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ KINDS: dict[type, Kind] = {
     RoleBinding: Kind("RoleBinding", RBAC_VERSION, "rolebindings", True),
     ClusterRoleBinding: Kind("ClusterRoleBinding", RBAC_VERSION, "clusterrolebindings", False),
     Profile: Kind("Profile", f"{PROFILE_GROUP}/v1", "profiles", False),
+    ConfigMap: Kind("ConfigMap", "v1", "configmaps", True),
+    Pod: Kind("Pod", "v1", "pods", True),
+    Workflow: Kind("Workflow", ARGO_VERSION, "workflows", True),
 }
 BY_KIND = {kind.kind: (model, kind) for model, kind in KINDS.items()}
 
@@ -83,6 +87,9 @@ def to_manifest(obj: Model, api_version: str | None = None) -> dict[str, Any]:
         "metadata": obj.metadata(obj.name, getattr(obj, "namespace", "")),
     }
     body.update(_WRITERS[type(obj)](obj))
+    extra = getattr(obj, "metadata_extra", None)
+    if extra:
+        body["metadata"].update(extra)
     return body
 
 
@@ -133,7 +140,18 @@ def _profile_body(obj: Any) -> dict[str, Any]:
     return {"spec": spec, "status": {"conditions": [dict(c) for c in obj.conditions]}}
 
 
+def _config_map_body(obj: Any) -> dict[str, Any]:
+    return {"data": dict(obj.data)} if obj.data else {}
+
+
+def _rendered_body(obj: Any) -> dict[str, Any]:
+    return dict(obj.body)
+
+
 _WRITERS = {
+    ConfigMap: _config_map_body,
+    Pod: _rendered_body,
+    Workflow: _rendered_body,
     Namespace: _namespace_body,
     ServiceAccount: _service_account_body,
     Secret: _secret_body,
@@ -342,7 +360,12 @@ def _read_profile(body: dict[str, Any], name: str, namespace: str) -> Profile:
                    conditions=conditions)
 
 
+def _read_config_map(body: dict[str, Any], name: str, namespace: str) -> ConfigMap:
+    return ConfigMap(namespace, name, _string_map(body.get("data"), "data"))
+
+
 _READERS: dict[type, Any] = {
+    ConfigMap: _read_config_map,
     Namespace: _read_namespace,
     ServiceAccount: _read_service_account,
     Secret: _read_secret,

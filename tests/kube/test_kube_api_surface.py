@@ -172,7 +172,7 @@ def test_not_found_already_exists_and_invalid_bodies(kube: KubeEnv) -> None:
                        headers={"Content-Type": "application/json"})
     assert garbage.status_code == 400
     assert garbage.json()["reason"] == "BadRequest"
-    unknown = kube.raw("GET", "/api/v1/pods", token)
+    unknown = kube.raw("GET", "/api/v1/nodes", token)
     assert unknown.json() == status_body(
         404, "NotFound", "the server could not find the requested resource", {})
     assert kube.snapshot() == before

@@ -38,9 +38,10 @@ from emulator.kube.api.status import (
     not_found_path,
     success,
 )
-from emulator.kube.cluster import ClusterError, Namespace, Profile
+from emulator.kube.cluster import ClusterError, Namespace, Profile, not_found
 from emulator.kube.manifests import Model, from_manifest, to_manifest
 from emulator.kube.rbac import ResourceAttributes
+from emulator.kube.workloads import Pod, Workflow
 
 log = logging.getLogger("kfp_isolation.emulator.kube")
 
@@ -157,6 +158,8 @@ class KubeApp:
         cluster = self.emulator.cluster
         ctype = request.headers.get("content-type", "")
         try:
+            if resource.subresource == "log":
+                return self._pod_log(info)
             if resource.subresource == "token":
                 return _json(reviews.token_request(
                     cluster, info.namespace, info.name, _decode(raw, ctype), now), 201)
@@ -222,9 +225,17 @@ class KubeApp:
             manifest["metadata"]["deletionTimestamp"] = rfc3339(now)
             manifest["status"] = {"phase": "Terminating"}
             return _json(manifest)
-        if isinstance(obj, Profile):  # custom resources answer with the deleted object
+        if isinstance(obj, (Profile, Pod, Workflow)):
+            # Custom resources and (gracefully deleted) Pods answer with the deleted object.
             return _json(manifest)
         return _json(success(obj.name, resource.group, resource.plural, obj.uid))
+
+    def _pod_log(self, info: RequestInfo) -> Response:
+        """``pods/log``: the main container's output as plain text."""
+        text = self.emulator.cluster.workloads.pod_log(info.namespace, info.name)
+        if text is None:
+            raise from_cluster(not_found("pods", info.name), "")
+        return Response(text, media_type="text/plain")
 
     def _review(self, resource: Resource, caller: Caller, body: Any, now: float) -> Response:
         cluster = self.emulator.cluster

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.kube.manifests import PROFILE_GROUP, RBAC_GROUP
+from emulator.kube.workloads import ARGO_GROUP
 
 # kubectl and the client compare only major/minor; the build metadata says what answers
 # (real distributions do the same, e.g. ``v1.32.0+k3s1``).
@@ -28,6 +29,8 @@ VERSION_INFO: dict[str, str] = {
 }
 
 CRUD = ("create", "delete", "get", "list")
+# Pods and Workflows are made by the execution engine, never through this surface.
+READ_DELETE = ("delete", "get", "list")
 AUTHORIZATION_GROUP = "authorization.k8s.io"
 AUTHENTICATION_GROUP = "authentication.k8s.io"
 
@@ -74,6 +77,9 @@ class Resource:
 
 RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "namespaces", "namespace", "Namespace", False, CRUD, ("ns",)),
+    Resource("", "v1", "configmaps", "configmap", "ConfigMap", True, CRUD, ("cm",)),
+    Resource("", "v1", "pods", "pod", "Pod", True, READ_DELETE, ("po",)),
+    Resource("", "v1", "pods", "", "Pod", True, ("get",), subresource="log"),
     Resource("", "v1", "secrets", "secret", "Secret", True, CRUD),
     Resource("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, CRUD,
              ("sa",)),
@@ -86,6 +92,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(RBAC_GROUP, "v1", "roles", "role", "Role", True, CRUD),
     Resource(PROFILE_GROUP, "v1", "profiles", "profile", "Profile", False, CRUD),
     Resource(PROFILE_GROUP, "v1beta1", "profiles", "profile", "Profile", False, CRUD),
+    Resource(ARGO_GROUP, "v1alpha1", "workflows", "workflow", "Workflow", True, READ_DELETE,
+             ("wf",)),
     Resource(AUTHORIZATION_GROUP, "v1", "selfsubjectaccessreviews", "selfsubjectaccessreview",
              "SelfSubjectAccessReview", False, ("create",)),
     Resource(AUTHORIZATION_GROUP, "v1", "subjectaccessreviews", "subjectaccessreview",

@@ -21,6 +21,7 @@ from emulator.kube.cluster import (
 )
 from emulator.kube.manifests import Model
 from emulator.kube.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
+from emulator.kube.workloads import ARGO_GROUP, ConfigMap, Pod, Workflow
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,33 @@ def _not_found(plural: str, name: str) -> ClusterError:
     return not_found(f"{plural}.rbac.authorization.k8s.io", name)
 
 
+def _found(obj: Model | None, plural: str, name: str) -> Model:
+    if obj is None:
+        raise not_found(plural, name)
+    return obj
+
+
+def _no_create(cluster: Cluster, obj: Any) -> Model:
+    raise ClusterError("MethodNotAllowed", "the emulator creates these objects itself", 405)
+
+
+_WORKFLOWS = f"workflows.{ARGO_GROUP}"
+
 STORES: dict[str, Store] = {
+    "configmaps": Store(
+        ConfigMap, _per_namespace(lambda c: c.config_maps),
+        lambda c, ns, name: c.get_config_map(ns, name),
+        lambda c, obj: c.create_config_map(obj),
+        lambda c, ns, name: c.delete_config_map(ns, name)),
+    "pods": Store(
+        Pod, lambda c, ns: c.workloads.list_pods(ns),
+        lambda c, ns, name: _found(c.workloads.get_pod(ns, name), "pods", name), _no_create,
+        lambda c, ns, name: _found(c.workloads.delete_pod(ns, name), "pods", name)),
+    "workflows": Store(
+        Workflow, lambda c, ns: c.workloads.list_workflows(ns),
+        lambda c, ns, name: _found(c.workloads.get_workflow(ns, name), _WORKFLOWS, name),
+        _no_create,
+        lambda c, ns, name: _found(c.workloads.delete_workflow(ns, name), _WORKFLOWS, name)),
     "namespaces": Store(
         Namespace, lambda c, ns: list(c.namespaces.values()),
         lambda c, ns, name: c.get_namespace(name), _create_namespace,

@@ -92,6 +92,38 @@ _PRINTERS: dict[str, tuple[list[Column], Callable[[Any, str], list[Any]]]] = {
     "rolebindings": (_BINDING_COLUMNS, _binding_cells),
     "clusterrolebindings": (_BINDING_COLUMNS, _binding_cells),
 }
+
+
+def _pod_cells(obj: Any, age: str) -> list[Any]:
+    status = obj.body.get("status", {})
+    containers = status.get("containerStatuses") or []
+    ready = sum(1 for c in containers if c.get("ready"))
+    shown = status.get("phase", "")
+    for container in containers:
+        waiting = container.get("state", {}).get("waiting")
+        if waiting:
+            shown = waiting.get("reason", shown)
+    if shown == "Succeeded":
+        shown = "Completed"
+    elif shown == "Failed":
+        shown = "Error"
+    return [obj.name, f"{ready}/{len(containers)}", shown, 0, age]
+
+
+def _workflow_cells(obj: Any, age: str) -> list[Any]:
+    status = obj.body.get("status", {})
+    return [obj.name, status.get("phase", ""), age, status.get("message", "")]
+
+
+_PRINTERS.update({
+    "configmaps": ([_NAME, ("Data", "string", "", 0), _AGE],
+                   lambda obj, age: [obj.name, len(obj.data), age]),
+    "pods": ([_NAME, ("Ready", "string", "", 0), ("Status", "string", "", 0),
+              ("Restarts", "string", "", 0), _AGE], _pod_cells),
+    # The Workflow CRD's additionalPrinterColumns.
+    "workflows": ([_NAME, ("Status", "string", "", 0), _AGE, ("Message", "string", "", 1)],
+                  _workflow_cells),
+})
 _DEFAULT: tuple[list[Column], Callable[[Any, str], list[Any]]] = (
     [_NAME, _AGE], lambda obj, age: [obj.name, age])
 

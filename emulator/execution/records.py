@@ -1,0 +1,81 @@
+"""The execution engine's compact record of one run's workflow and its tasks' pods.
+
+Manifests are rendered from these on demand (``workflow.py``), so a finished run costs a few
+hundred bytes, not the kilobytes of its Workflow JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.execution.spec import PipelineGraph, TaskSpec
+
+FINAL_PHASES = frozenset({"Succeeded", "Failed", "Error"})
+
+
+@dataclass(slots=True)
+class ArtifactOutput:
+    name: str
+    schema_title: str
+    uri: str  # minio://mlpipeline/<key> (v2) or s3 key location (v1)
+    bucket: str = ""
+    key: str = ""  # empty: not stored (a pipeline root outside the object store)
+    artifact_id: int = 0  # ML Metadata id
+
+
+@dataclass(slots=True)
+class TaskRun:
+    spec: TaskSpec
+    node_id: str
+    pod_name: str
+    task_id: str
+    pod_uid: str = ""
+    # "" (no pod yet), Pending, Running, Succeeded, Failed, Error, Omitted, Skipped
+    phase: str = ""
+    message: str = ""
+    pod_created_at: float = 0.0
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    pod_deleted: bool = False
+    waiting: tuple[str, str] | None = None
+    mount_failure: str = ""
+    artifacts: list[ArtifactOutput] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    log_key: str = ""
+    execution_id: int = 0
+    failed_pods: list[str] = field(default_factory=list)
+
+    @property
+    def has_pod(self) -> bool:
+        return bool(self.pod_uid) and not self.pod_deleted
+
+
+@dataclass(slots=True)
+class RunExecution:
+    run_id: str
+    run_name: str
+    namespace: str
+    workflow_name: str
+    generate_name: str
+    uid: str
+    service_account: str
+    graph: PipelineGraph
+    created_at: float
+    pipeline_root: str  # the run's root URI: <root>/<pipeline name>/<run id>
+    recurring_run_id: str = ""
+    phase: str = ""  # Argo status.phase
+    message: str = ""
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    terminating: bool = False
+    # A pod the ServiceAccount admission refused: (node name, pod name).
+    refused: tuple[str, str] | None = None
+    tasks: list[TaskRun] = field(default_factory=list)
+    resource_version: int = 0
+    revision: int = 0
+    pipeline_context_id: int = 0
+    run_context_id: int = 0
+
+    def task(self, name: str) -> TaskRun | None:
+        return next((t for t in self.tasks if t.spec.name == name), None)
