@@ -66,7 +66,8 @@ def namespace_credentials(connection: Connection, namespace: str) -> Credentials
     except k8s.ApiException as exc:
         if exc.status == 404:
             raise NotSupported(f"namespace {namespace} holds no {ARTIFACT_SECRET} secret: the "
-                               "deployment gives its profiles no object-store credentials")
+                               "deployment gives its profiles no object-store credentials"
+                               ) from None
         raise HarnessError(f"cannot read {namespace}/{ARTIFACT_SECRET}: {exc.status} "
                            f"{exc.reason}") from None
     return Credentials(_secret_text(secret.data, "accesskey"),

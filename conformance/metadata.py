@@ -2,8 +2,8 @@
 
 Outside the cluster the UI's browser code posts to ``/ml_metadata.MetadataStoreService/<Method>``
 at its origin's root (Istio's ``metadata-grpc`` route sends it to metadata-envoy); inside, a pod
-posts to metadata-envoy itself (the target's ``dataPlane.metadata``).  Either way the caller's own session is used, so
-a gateway's login or bearer check applies as it would to that person.
+posts to metadata-envoy itself (the target's ``dataPlane.metadata``).  Either way the caller's
+own session is used, so a gateway's login or bearer check applies as it would to that person.
 """
 
 from __future__ import annotations
@@ -62,8 +62,9 @@ def call(world: World, actor: str, method: str, request: Any) -> Any:
 
     door, prefix = _endpoint(world)
     session = world.session(actor, door)
+    verify = True if session.verify is None else session.verify  # the target's CA bundle
     try:
-        return client.call(session, prefix + method, request, verify=session.verify,
+        return client.call(session, prefix + method, request, verify=verify,
                            on_response=lambda r: world.record(actor, door, r))
     except client.GrpcWebError as exc:
         raise MetadataError(str(exc), denied=exc.http_status in DENIED_HTTP

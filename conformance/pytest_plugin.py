@@ -191,7 +191,7 @@ def _configuration(config: pytest.Config, kind: str) -> dict[str, Any]:
         "keep_tenants": bool(config.getoption("kfp_keep_tenants")),
         "profiles": list(config.getoption("kfp_profile") or []),
         "unguarded_operations": sorted(unguarded),
-        "emulator_settings": dict(config.stash[_SETTINGS]),
+        "emulator_settings": _settings_of(config),
         "selection": {"keyword": config.getoption("keyword") or "",
                       "markers": config.getoption("markexpr") or ""},
     }
@@ -223,6 +223,11 @@ def emulator_settings(given: list[str] | None) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise ValueError(str(exc)) from None
     return found
+
+
+def _settings_of(config: pytest.Config) -> dict[str, Any]:
+    settings: dict[str, Any] = config.stash.get(_SETTINGS, {})
+    return dict(settings)
 
 
 def unguarded_operations(pytestconfig: pytest.Config) -> frozenset[str]:

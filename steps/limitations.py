@@ -99,9 +99,10 @@ def _refused(answer: dataplane.StoreAnswer, what: str) -> None:
 
 def _artifact(world: World, run: str) -> tuple[str, str, bytes]:
     found = world.notes.get(f"artifact {run}")
-    if found is None:
+    if not isinstance(found, tuple):
         raise HarnessError(f"no step found the output artifact of run {run!r} first")
-    return found  # type: ignore[no-any-return]
+    bucket, key, content = found
+    return str(bucket), str(key), bytes(content)
 
 
 @given(parsers.re(f"alice reads the output artifact of her run {RUN} with her namespace's "
