@@ -130,7 +130,7 @@ def connection_banner(server: EmulatorServer, setup: Setup, kubeconfig: Path | N
         f"  KFP host for this mode:  {server.entry_url}",
         f"  direct (ml-pipeline:8888, trusts {emulator.config.userid_header}):  {server.url}",
         f"  gateway ({'ingress + login' if mode.multiuser else 'ml-pipeline-ui'}):  "
-        f"{server.gateway_url}   (KFP under /pipeline)",
+        f"{server.gateway_url}   (KFP and the web UI under /pipeline/)",
         f"  Kubernetes API:  {server.kube_url}"
         + (f"   kubeconfig: {kubeconfig}" if kubeconfig else ""),
         f"  object store (S3, bucket mlpipeline, "
