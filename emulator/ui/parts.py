@@ -30,11 +30,11 @@ class ObjectReader(Protocol):
 
 
 class ExecutionView(Protocol):
-    """The slice of ``emulator.execution.engine.ExecutionEngine`` the UI server uses."""
+    """The slice of ``emulator.execution.engine.ExecutionEngine`` the API server's artifact
+    read uses (the UI server reads pods, logs and Workflows through the cluster's workloads,
+    as its Kubernetes client does)."""
 
     def workflow_of_run(self, run_id: str) -> dict[str, Any] | None: ...
-
-    def pod_log(self, namespace: str, pod_name: str) -> str | None: ...
 
     def node_artifact_key(self, run_id: str, node_id: str, artifact_name: str) -> str | None: ...
 

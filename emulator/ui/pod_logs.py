@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
+from emulator.kube.manifests import to_manifest
 from emulator.ui import content, parts
 from emulator.ui.authz import authorize
 from emulator.ui.config import UiConfig
@@ -67,8 +68,7 @@ def pod_logs(emulator: Emulator, config: UiConfig, pod_name: str, created_at: st
     """The Kubernetes API, then the Workflow's archive record, then ``ARGO_KEYFORMAT``."""
     resolved = namespace or config.server_namespace
     with emulator.kfp.state.lock:
-        engine = parts.execution(emulator)
-        text = engine.pod_log(resolved, pod_name) if engine is not None else None
+        text = emulator.cluster.workloads.pod_log(resolved, pod_name)
         if text is not None:
             return text.encode("utf-8")
         try:
@@ -115,15 +115,9 @@ def archive_key(key_format: str, pod_name: str, created_at: str, namespace: str)
 
 
 def _workflow_named(emulator: Emulator, namespace: str, name: str) -> dict[str, Any] | None:
-    engine = parts.execution(emulator)
-    if engine is None:
-        return None
-    for run in list(emulator.kfp.state.runs):
-        workflow = engine.workflow_of_run(run.id)
-        meta = (workflow or {}).get("metadata") or {}
-        if workflow and meta.get("name") == name and meta.get("namespace") == namespace:
-            return workflow
-    return None
+    """The Workflow as the UI server reads it: from the Kubernetes API (k8s-helper.ts)."""
+    workflow = emulator.cluster.workloads.get_workflow(namespace, name)
+    return to_manifest(workflow) if workflow is not None else None
 
 
 def _from_workflow_status(emulator: Emulator, pod_name: str, namespace: str) -> bytes:

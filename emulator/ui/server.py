@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from emulator.ui import artifacts, pod_logs
+from emulator.ui import artifacts, pod_info, pod_logs
 from emulator.ui.config import UiConfig
 from emulator.ui.express import Query, decode_uri_component, raw_path, send
 from emulator.ui.proxy import forward, without_prefix
@@ -29,6 +29,8 @@ log = logging.getLogger("kfp_isolation.ui")
 API_PREFIXES = ("/apis/v1beta1/", "/apis/v2beta1/")
 _DEPRECATED_PROXY = re.compile(r"/apis/v(1|2)beta1/_proxy/.*", re.IGNORECASE | re.DOTALL)
 _POD_LOGS = re.compile(r"/k8s/pod/logs/?", re.IGNORECASE)
+_POD_INFO = re.compile(r"/k8s/pod/?", re.IGNORECASE)
+_POD_EVENTS = re.compile(r"/k8s/pod/events/?", re.IGNORECASE)
 METADATA_PREFIX = "/ml_metadata."
 
 
@@ -121,6 +123,9 @@ class UiServerApp:
                                             (source, bucket, key))
         if _POD_LOGS.fullmatch(local):
             return pod_logs.serve_pod_logs(self.emulator, self.config, headers, Query.of(scope))
+        if _POD_INFO.fullmatch(local) or _POD_EVENTS.fullmatch(local):
+            return pod_info.serve_pod_info(self.emulator, self.config, headers, Query.of(scope),
+                                           events=bool(_POD_EVENTS.fullmatch(local)))
         return None
 
 

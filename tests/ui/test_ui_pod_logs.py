@@ -11,15 +11,15 @@ from emulator.serving import EmulatorServer
 from emulator.testing import OWNER
 from tests.gateway.conftest import Gateway
 from tests.ui.conftest import BUCKET, call_app, ui_app
-from tests.ui.fakes import FakeExecution, archived_workflow
+from tests.ui.fakes import FakeWorkloads, archived_workflow
 
 NO_LOGS = "Could not get main container logs: S3Error: The specified key does not exist."
 
 
 @pytest.fixture
-def engine(gw: Gateway, monkeypatch: pytest.MonkeyPatch) -> FakeExecution:
-    fake = FakeExecution()
-    monkeypatch.setattr(gw.emulator, "execution", fake, raising=False)
+def engine(gw: Gateway, monkeypatch: pytest.MonkeyPatch) -> FakeWorkloads:
+    fake = FakeWorkloads()
+    monkeypatch.setattr(gw.emulator.cluster, "workloads", fake)
     return fake
 
 
@@ -27,7 +27,7 @@ def logs(session: requests.Session, gw: Gateway, **query: str) -> requests.Respo
     return session.get(f"{gw.pipeline_url}/k8s/pod/logs", params=query)
 
 
-def test_the_pod_namespace_is_required_and_checked(gw: Gateway, engine: FakeExecution) -> None:
+def test_the_pod_namespace_is_required_and_checked(gw: Gateway, engine: FakeWorkloads) -> None:
     engine.logs[("alice", "wf-abc-1")] = "alice's log\n"
     engine.logs[("bob", "wf-xyz-1")] = "bob's log\n"
     alice = gw.signed_in(OWNER)
@@ -46,7 +46,7 @@ def test_the_pod_namespace_is_required_and_checked(gw: Gateway, engine: FakeExec
     assert (anonymous.status, anonymous.text) == (403, "Access denied to namespace")
 
 
-def test_an_unknown_pod_is_the_archive_miss(gw: Gateway, engine: FakeExecution) -> None:
+def test_an_unknown_pod_is_the_archive_miss(gw: Gateway, engine: FakeWorkloads) -> None:
     """No pod, no Workflow, no archived log at the keyFormat path: upstream's last fallback
     fails reading the object, and the handler answers 500 with that error."""
     alice = gw.signed_in(OWNER)
@@ -54,7 +54,7 @@ def test_an_unknown_pod_is_the_archive_miss(gw: Gateway, engine: FakeExecution) 
     assert (answer.status_code, answer.text) == (500, NO_LOGS)
 
 
-def test_logs_from_the_archive(gw: Gateway, engine: FakeExecution) -> None:
+def test_logs_from_the_archive(gw: Gateway, engine: FakeWorkloads) -> None:
     # The Workflow's status names the node's main-logs object (the pod itself is gone).
     pod = "wf-abc-system-container-impl-1234"
     log_key = f"private-artifacts/alice/wf-abc/2026/01/02/{pod}/main.log"
@@ -62,10 +62,8 @@ def test_logs_from_the_archive(gw: Gateway, engine: FakeExecution) -> None:
         gw.emulator.object_store.put_object(BUCKET, log_key, b"archived by argo\n")
     alice = gw.signed_in(OWNER)
     assert logs(alice, gw, podname=pod, podnamespace="alice").status_code == 500
-    run_id = "run-1"
-    engine.workflows[run_id] = archived_workflow("wf-abc", "alice", "wf-abc-1234", log_key)
-    with gw.emulator.kfp.state.lock:  # the fake's runs: the UI looks Workflows up by run
-        _add_run(gw, run_id)
+    engine.workflows[("alice", "wf-abc")] = archived_workflow("wf-abc", "alice", "wf-abc-1234",
+                                                              log_key)
     found = logs(alice, gw, podname=pod, podnamespace="alice")
     assert (found.status_code, found.text) == (200, "archived by argo\n")
     # Without a Workflow: the keyFormat the UI is configured with (ARGO_KEYFORMAT's default).
@@ -78,16 +76,10 @@ def test_logs_from_the_archive(gw: Gateway, engine: FakeExecution) -> None:
     assert logs(alice, gw, podname=legacy_pod, podnamespace="alice").text == NO_LOGS
 
 
-def _add_run(gw: Gateway, run_id: str) -> None:
-    from emulator.kfp.models import PipelineSource, Run
-    gw.emulator.kfp.state.runs.add(Run(id=run_id, name="r", namespace="alice",
-                                       experiment_id="", source=PipelineSource()))
-
-
 def test_standalone_needs_no_namespace(standalone: EmulatorServer,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = FakeExecution(logs={("kubeflow", "wf-1"): "in the server's namespace\n"})
-    monkeypatch.setattr(standalone.emulator, "execution", fake, raising=False)
+    fake = FakeWorkloads(logs={("kubeflow", "wf-1"): "in the server's namespace\n"})
+    monkeypatch.setattr(standalone.emulator.cluster, "workloads", fake)
     answer = requests.get(f"{standalone.gateway_url}/pipeline/k8s/pod/logs",
                           params={"podname": "wf-1"}, timeout=30)
     assert (answer.status_code, answer.text) == (200, "in the server's namespace\n")

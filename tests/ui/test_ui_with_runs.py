@@ -63,3 +63,30 @@ def test_a_runs_log_and_artifacts_through_the_ui(gw: Gateway) -> None:
     read = alice.get(f"{gw.pipeline_url}/apis/v2beta1/runs/{run_id}/nodes/{node}/artifacts/"
                      "main-logs:read")
     assert read.status_code == 403
+
+
+def test_a_runs_pod_and_its_events_only_for_viewers_of_its_namespace(gw: Gateway) -> None:
+    """``/k8s/pod`` and ``/k8s/pod/events`` read with the UI's cluster-wide rights: the owner
+    gets the pod's manifest (positive control), another tenant the exact 403, and nobody gets
+    an answer without ``podnamespace`` (ISO-018)."""
+    alice, bob = gw.signed_in(OWNER), gw.signed_in(STRANGER)
+    run_id = finished_run(gw, alice)
+    pod = gw.emulator.execution.pods_of_run(run_id)[0]["metadata"]["name"]
+    query = {"podname": pod, "podnamespace": "alice"}
+    mine = alice.get(f"{gw.pipeline_url}/k8s/pod", params=query)
+    assert mine.status_code == 200, mine.text
+    manifest = mine.json()
+    assert (manifest["kind"], manifest["metadata"]["name"],
+            manifest["metadata"]["namespace"]) == ("Pod", pod, "alice")
+    events = alice.get(f"{gw.pipeline_url}/k8s/pod/events", params=query)
+    assert events.status_code == 200 and events.json()["kind"] == "EventList"
+    for path in ("/k8s/pod", "/k8s/pod/events"):
+        denied = bob.get(f"{gw.pipeline_url}{path}", params=query)
+        assert (denied.status_code, denied.text) == (403, "Access denied to namespace")
+        unscoped = bob.get(f"{gw.pipeline_url}{path}", params={"podname": pod})
+        assert (unscoped.status_code, unscoped.text) == (422,
+                                                         "podnamespace argument is required")
+    missing = alice.get(f"{gw.pipeline_url}/k8s/pod",
+                        params={"podname": "no-such-pod", "podnamespace": "alice"})
+    assert (missing.status_code, missing.text) == (
+        500, "Could not get pod no-such-pod in namespace alice")
