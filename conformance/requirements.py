@@ -14,25 +14,27 @@ from conformance.catalog import REQUIREMENTS, REQUIRES
 from conformance.dataplane import ARGO
 from conformance.targets import Connection
 
-_served: dict[int, str | None] = {}  # per Kubernetes client: asked once per certification
-
 
 def _workflows(connection: Connection) -> str | None:
-    """Runs execute only where Argo's Workflow kind is served (what KFP's backend creates)."""
-    key = id(connection.kube)
-    if key not in _served:
-        group, version, plural = ARGO
-        try:
-            resources = k8s.CustomObjectsApi(connection.kube).api_client.call_api(
-                f"/apis/{group}/{version}", "GET", response_type="object",
-                auth_settings=["BearerToken"], _return_http_data_only=True)
-        except k8s.ApiException as exc:
-            _served[key] = f"the cluster serves no {group}/{version} ({exc.status})"
-        else:
-            names = {r.get("name") for r in (resources or {}).get("resources") or []}
-            _served[key] = None if plural in names else \
-                f"the cluster serves no {group}/{version} {plural}"
-    return _served[key]
+    """Runs execute only where Argo's Workflow kind is served (what KFP's backend creates);
+    asked once per connection."""
+    if "workflows" not in connection.probed:
+        connection.probed["workflows"] = _ask_for_workflows(connection)
+    return connection.probed["workflows"]
+
+
+def _ask_for_workflows(connection: Connection) -> str | None:
+    group, version, plural = ARGO
+    try:
+        resources = connection.kube.call_api(
+            f"/apis/{group}/{version}", "GET", response_type="object",
+            auth_settings=["BearerToken"], _return_http_data_only=True)
+    except k8s.ApiException as exc:
+        return f"the cluster serves no {group}/{version} ({exc.status})"
+    except Exception as exc:  # no answer at all (connection refused, TLS): say so, not crash
+        return f"the Kubernetes API did not answer the discovery of {group}/{version}: {exc}"
+    names = {r.get("name") for r in (resources or {}).get("resources") or []}
+    return None if plural in names else f"the cluster serves no {group}/{version} {plural}"
 
 
 def _metadata(connection: Connection) -> str | None:

@@ -16,7 +16,7 @@ real cluster::
       - {email: alice@example.com, password_env: ALICE_PASSWORD}
     dataPlane:                                # optional: the data-plane scenarios need it
       objectStore: http://127.0.0.1:9000      # S3 endpoint (seaweedfs/minio, port-forwarded)
-      metadata: http://127.0.0.1:9090         # metadata-envoy (gRPC-web), from inside only
+      metadata: http://127.0.0.1:9090         # metadata-envoy (gRPC-web), for inside modes
     emulator:
       controls: http://127.0.0.1:8888/_emulator   # only when the target is an emulator
 
@@ -74,7 +74,7 @@ class Target:
     users: tuple[LoginUser, ...] = ()
     emulator_controls: str = ""
     object_store: str = ""  # the S3 endpoint holding the ``mlpipeline`` bucket
-    metadata: str = ""  # metadata-envoy's gRPC-web endpoint (outside: <gateway>/ml_metadata)
+    metadata: str = ""  # metadata-envoy's gRPC-web endpoint (inside; outside: the gateway's)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

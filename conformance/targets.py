@@ -66,6 +66,8 @@ class Connection:
     _tokens: dict[ServiceAccount, str] = field(default_factory=dict)
     _cookies: dict[str, str] = field(default_factory=dict)
     _sessions: dict[tuple[Caller, bool], IdentitySession] = field(default_factory=dict)
+    # What was found out about the target once (conformance.requirements): reason or None.
+    probed: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def mode(self) -> Mode:

@@ -57,13 +57,17 @@ Feature: Documented limitations of multi-user isolation
   Scenario: ML Metadata is shared: bob reads the artifacts and executions of alice's run
     ML Metadata (MLMD) keeps one store for every namespace, with no authorization of its own.
     Bob asks it the way the KFP UI does (gRPC-web, the run context named by the run's id), with
-    his own credentials. A deployment that blocks tenants from MLMD (KFP 2.18.1) lifts it.
+    his own credentials, after alice asked for her own. A deployment that blocks tenants from
+    MLMD (KFP 2.18.1 refuses alice too) lifts it.
 
     Given alice created an experiment "work" in alice
     And alice's run "r1" of the producer pipeline in the experiment "work" has finished
-    And alice finds the artifacts and executions of her run "r1" in ML Metadata
+    When alice asks ML Metadata for the artifacts of her run "r1"
+    Then ML Metadata returns the artifacts of alice's run "r1" to alice
     When bob asks ML Metadata for the artifacts of alice's run "r1"
     Then ML Metadata returns the artifacts of alice's run "r1" to bob
+    When alice asks ML Metadata for the executions of her run "r1"
+    Then ML Metadata returns the executions of alice's run "r1" to alice
     When bob asks ML Metadata for the executions of alice's run "r1"
     Then ML Metadata returns the executions of alice's run "r1" to bob
 

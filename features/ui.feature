@@ -29,7 +29,7 @@ Feature: The UI shows a user only the namespace they chose
   Scenario: The namespaces a UI offers are the user's own
     When alice asks the dashboard which namespaces she may use
     Then the namespaces offered are exactly alice
-    When bob asks the dashboard which namespaces she may use
+    When bob asks the dashboard which namespaces he may use
     Then the namespaces offered are exactly bob
 
   Scenario: The UI's calls for another user's namespace are refused
@@ -38,5 +38,7 @@ Feature: The UI shows a user only the namespace they chose
     And the listed experiments are exactly "alice-plans"
     When bob makes the UI's experiment list call for alice
     Then the request is denied
+    When alice makes the UI's run list call for alice
+    Then the request succeeds
     When bob makes the UI's run list call for alice
     Then the request is denied

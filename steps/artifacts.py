@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import requests
 from pytest_bdd import parsers, then, when
 
 from conformance import dataplane, metadata
@@ -54,12 +55,33 @@ def downloads(world: World, actor: str, name: str, tenant: str | None) -> None:
     _ui_get(world, actor, ARTIFACTS_GET, query)
 
 
+def _served(response: requests.Response, what: str) -> None:
+    """A 200 from the UI server's handler itself: a page of the UI (HTML) is not an answer."""
+    assert response.status_code == 200, \
+        f"expected {what}, got {response.status_code}: {response.text[:300]}"
+    kind = response.headers.get("content-type", "")
+    assert not kind.startswith("text/html"), f"expected {what}, got an HTML page"
+    assert response.content, f"the UI server answered 200 with no {what}"
+
+
 @then(parsers.re(f"the download holds the output artifact of the run {NAME}"))
 def download_holds(world: World, name: str) -> None:
+    """The artifact's bytes; where the target names its object store, exactly the object the
+    run's owner reads there with her namespace's credentials."""
     response = world.last()
-    assert response.status_code == 200, \
-        f"expected the artifact, got {response.status_code}: {response.text[:300]}"
-    assert response.content, "the UI server answered 200 with no content"
+    _served(response, "the artifact")
+    endpoint = world.connection.target.object_store
+    if not endpoint:
+        return
+    named = world.named(KIND, name)
+    namespace = world.cast.namespace(named.tenant)
+    bucket, key = dataplane.split_uri(_output_uri(world, name))
+    stored = dataplane.ObjectStore(endpoint, dataplane.namespace_credentials(
+        world.connection, namespace)).read(bucket, key)
+    if not stored.ok:
+        raise HarnessError(f"the owner cannot read {bucket}/{key}: {stored.describe()}")
+    assert response.content == stored.value, \
+        "the UI server's download differs from the object in the store"
 
 
 @then(parsers.re(r'the UI server refuses with (?P<status>\d{3}) "(?P<message>.*)"'))
@@ -92,7 +114,4 @@ def reads_pod_log(world: World, actor: str, name: str, tenant: str | None) -> No
 
 @then("the UI server returns the log")
 def log_returned(world: World) -> None:
-    response = world.last()
-    assert response.status_code == 200, \
-        f"expected the pod's log, got {response.status_code}: {response.text[:300]}"
-    assert response.text, "the UI server answered 200 with an empty log"
+    _served(world.last(), "the pod's log")

@@ -14,9 +14,10 @@ from pytest_bdd import parsers, then
 from conformance import dataplane
 from conformance.outcomes import HarnessError
 from conformance.world import World
+from steps import oracles
 from steps.generic import NAME, TENANT
 from steps.pipeline_runs import account_name, secret_name
-from steps.runs import FINISH_TIMEOUT_SECONDS, KIND, wait_until
+from steps.runs import FINISH_TIMEOUT_SECONDS, KIND, run_finished, wait_until
 
 QUOTED_SINGLE = r"'(?P<message>.*)'"
 _PLACEHOLDER = re.compile(r"\{(?P<kind>account|secret):(?P<name>[^}]+)\}")
@@ -79,8 +80,24 @@ def workflow_reports(world: World, name: str, message: str) -> None:
         f"expected a workflow message with {expected!r}, got {messages}"
 
 
+@then(parsers.re(f"the run {NAME} is refused, or fails reporting {QUOTED_SINGLE}"))
+def refused_or_fails(world: World, name: str, message: str) -> None:
+    """Either outcome keeps the run out of the account: the API server's exact refusal of the
+    caller, or a run that Kubernetes would not start, failing with its reason."""
+    if f"{KIND}:{name}" not in world.objects:
+        oracles.denied(world.last(), world.cast.identity(world.actor))
+        return
+    run_finished(world, name)
+    named = world.named(KIND, name)
+    assert named.seen.get("state") == "FAILED", \
+        f"expected run {name!r} to fail, it is {named.seen.get('state')}"
+    workflow_reports(world, name, message)
+
+
 @then(parsers.re(f"nothing of the run {NAME} ran in {TENANT}"))
 def nothing_ran_in(world: World, name: str, tenant: str) -> None:
+    if f"{KIND}:{name}" not in world.objects:
+        return  # the API server refused it (checked by the step before): no run exists
     namespace = world.cast.namespace(tenant)
     run_id = _run_id(world, name)
     found = dataplane.workflows_of_run(world.connection, namespace, run_id)

@@ -86,6 +86,15 @@ def starts_producer_run(world: World, actor: str, name: str, experiment: str,
            account, scene=True)
 
 
+@when(parsers.re(ACTOR + f" tries a run {NAME} of the producer pipeline in {EXPERIMENT}"
+                 f"{AS_ACCOUNT}"))
+def tries_producer_run(world: World, actor: str, name: str, experiment: str,
+                       account: str | None) -> None:
+    """The action under test: the API server may refuse it (the Then steps judge)."""
+    _start(world, actor, name, experiment, run_pipeline_field(producer_pipeline_spec()),
+           account, scene=False)
+
+
 @when(parsers.re(ACTOR + f" starts a run {NAME} of the pipeline reading the secret {SECRET} "
                  f"in {EXPERIMENT}"))
 def starts_secret_run(world: World, actor: str, name: str, secret: str,

@@ -111,3 +111,16 @@ def test_a_running_emulator_with_its_own_tenants_over_http(pytester: pytest.Pyte
     assert Counter(found.values()) == {"pass": len(found)}, \
         {node: outcome for node, outcome in found.items() if outcome != "pass"}
     assert after == before == {"alice", "bob"}  # the run's tenants are gone again
+
+
+@pytest.mark.parametrize("refused", ["everyone", "bob"])
+def test_ml_metadata_closed_to_tenants_lifts_its_limitation(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, refused: str) -> None:
+    """KFP 2.18.1 kept tenants out of ML Metadata (alice too): the limitation is lifted, not a
+    harness error; refusing bob alone lifts it as well."""
+    from emulator.mlmd import access
+
+    monkeypatch.setattr(access, "may_call", lambda method, userid: refused == "bob" and
+                        not (userid or "").startswith("bob"))
+    found = outcomes(pytester, "-m", "shared-metadata")
+    assert found and set(found.values()) == {"limitation lifted"}, found
