@@ -75,13 +75,29 @@ def build_app(emulator: Emulator) -> EmulatorApp:
     return EmulatorApp(emulator)
 
 
+class CatchUp:
+    """Fire the timers due by now before a request: with a clock that follows the wall clock
+    (``serve``), a run's workflow, pods, objects and metadata must be there for whoever looks
+    first, not only after the next KFP API call (which fires them too)."""
+
+    def __init__(self, emulator: Emulator, app: ASGIApp) -> None:
+        self.emulator = emulator
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            with self.emulator.kfp.state.lock:
+                self.emulator.clock.fire_due()
+        await self.app(scope, receive, send)
+
+
 def build_apps(emulator: Emulator) -> dict[Listener, ASGIApp]:
     """One ASGI app per listener, all over the same emulator."""
     direct = build_app(emulator)
     return {
         Listener.DIRECT: direct,
-        Listener.GATEWAY: build_gateway_app(emulator, direct),
-        Listener.KUBE: build_kube_app(emulator),
-        Listener.OBJECT_STORE: build_s3_app(emulator),
-        Listener.METADATA: build_grpc_web_app(emulator),
+        Listener.GATEWAY: CatchUp(emulator, build_gateway_app(emulator, direct)),
+        Listener.KUBE: CatchUp(emulator, build_kube_app(emulator)),
+        Listener.OBJECT_STORE: CatchUp(emulator, build_s3_app(emulator)),
+        Listener.METADATA: CatchUp(emulator, build_grpc_web_app(emulator)),
     }
