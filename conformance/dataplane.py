@@ -11,6 +11,7 @@ controller puts there and every pod of the namespace may read).
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,7 @@ class StoreAnswer:
         return "ok" if self.ok else f"{self.code}: {self.message}"
 
 
-def _secret_text(data: dict[str, str] | None, key: str) -> str:
+def _secret_text(data: Mapping[str, str | bytes] | None, key: str) -> str:
     raw = (data or {}).get(key)
     if raw is None:
         raise HarnessError(f"secret {ARTIFACT_SECRET} holds no {key!r}")
@@ -154,7 +155,7 @@ def workflows_of_run(connection: Connection, namespace: str, run_id: str) -> lis
     """The Argo Workflows labelled with the run's id in ``namespace``."""
     group, version, plural = ARGO
     try:
-        found = k8s.CustomObjectsApi(connection.kube).list_namespaced_custom_object(
+        found: Any = k8s.CustomObjectsApi(connection.kube).list_namespaced_custom_object(
             group, version, namespace, plural, label_selector=f"{RUN_ID_LABEL}={run_id}")
     except k8s.ApiException as exc:
         if exc.status == 404:
@@ -167,7 +168,7 @@ def all_workflows_of_run(connection: Connection, run_id: str) -> list[dict[str, 
     """The run's Workflows in every namespace (where a run executes is the question)."""
     group, version, plural = ARGO
     try:
-        found = k8s.CustomObjectsApi(connection.kube).list_cluster_custom_object(
+        found: Any = k8s.CustomObjectsApi(connection.kube).list_cluster_custom_object(
             group, version, plural, label_selector=f"{RUN_ID_LABEL}={run_id}")
     except k8s.ApiException as exc:
         raise HarnessError(f"cannot list workflows: {exc.status}") from None

@@ -26,14 +26,12 @@ def _workflows(connection: Connection) -> str | None:
 def _ask_for_workflows(connection: Connection) -> str | None:
     group, version, plural = ARGO
     try:
-        resources = connection.kube.call_api(
-            f"/apis/{group}/{version}", "GET", response_type="object",
-            auth_settings=["BearerToken"], _return_http_data_only=True)
+        resources = k8s.CustomObjectsApi(connection.kube).get_api_resources(group, version)
     except k8s.ApiException as exc:
         return f"the cluster serves no {group}/{version} ({exc.status})"
     except Exception as exc:  # no answer at all (connection refused, TLS): say so, not crash
         return f"the Kubernetes API did not answer the discovery of {group}/{version}: {exc}"
-    names = {r.get("name") for r in (resources or {}).get("resources") or []}
+    names = {r.name for r in getattr(resources, "resources", None) or []}
     return None if plural in names else f"the cluster serves no {group}/{version} {plural}"
 
 
