@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 import re
-import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from emulator.clock import rfc3339
@@ -27,15 +27,15 @@ from emulator.execution import platform, recording
 from emulator.execution.admission import service_account_refusal
 from emulator.execution.records import FINAL_PHASES, RunExecution, TaskRun
 from emulator.execution.spec import V2_EXECUTOR_TEMPLATE, PipelineGraph, graph_of_source
-from emulator.execution.workflow import node_id, node_name, pod, pod_name, workflow
+from emulator.execution.workflow import node_name, pod, pod_name, workflow
 from emulator.kfp.models import ChangeCounter, PipelineSource, Run, RuntimeState
 from emulator.kube.manifests import to_manifest
-from emulator.kube.meta import new_uid
 from emulator.kube.workloads import ConfigMap, Pod, Workflow
 
 # k8s ``names.SimpleNameGenerator``: five characters of this alphabet after generateName.
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _MAX_GENERATE_NAME = 58
+POD_PREFIX_LIMIT = 242  # workflow.pod_name cuts ``<workflow>-<template>`` there
 DEADLINE_MESSAGE = "Step exceeded its deadline"
 FAILED_MESSAGE = "Error (exit code 1)"
 GRAPH_CACHE = 256
@@ -49,6 +49,13 @@ def generate_name(pipeline_name: str) -> str:
     return base[:_MAX_GENERATE_NAME - 1] + "-"
 
 
+def uuid4_text(bits: int) -> str:
+    """``str(uuid.UUID(int=bits, version=4))`` without building the UUID."""
+    bits = (bits & ~(0xF000 << 64) | 0x4000 << 64) & ~(0xC000 << 48) | 0x8000 << 48
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 class ExecutionEngine:
     """``Emulator.execution``: runs as Workflows and Pods in their namespace."""
 
@@ -57,8 +64,8 @@ class ExecutionEngine:
         self.cluster = emulator.cluster
         self.config = emulator.config
         self._runs: dict[str, RunExecution] = {}
-        self._workflows: dict[tuple[str, str], str] = {}  # (namespace, name) -> run id
-        self._pods: dict[tuple[str, str], tuple[str, int]] = {}  # -> (run id, task index)
+        # namespace -> workflow name -> run id (a pod is found from its name's workflow)
+        self._workflows: dict[str, dict[str, str]] = {}
         self._graphs: dict[tuple[int, int, str], tuple[Any, PipelineGraph]] = {}
         self._random = random.Random()
         emulator.kfp.state.executor = self
@@ -133,14 +140,28 @@ class ExecutionEngine:
     # -- the Kubernetes surface (WorkloadSource) ------------------------------------------------
 
     def _task_of_pod(self, namespace: str, name: str) -> tuple[RunExecution, TaskRun] | None:
-        where = self._pods.get((namespace, name))
-        if where is None:
+        """A pod is named ``<workflow>-<template>-<hash>``: its workflow's name is a prefix
+        of it ending before a "-" (unless Argo cut the name short: then every workflow of the
+        namespace is a candidate)."""
+        workflows = self._workflows.get(namespace)
+        if not workflows:
             return None
-        record = self._runs.get(where[0])
-        if record is None:
-            return None
-        task = record.tasks[where[1]]
-        return (record, task) if task.has_pod else None
+        if len(name) > POD_PREFIX_LIMIT:
+            candidates: Iterable[str] = list(workflows)
+        else:
+            candidates = (name[:i] for i, c in enumerate(name) if c == "-")
+        for candidate in candidates:
+            run_id = workflows.get(candidate)
+            record = self._runs.get(run_id) if run_id else None
+            if record is not None:
+                for task in record.tasks:
+                    if task.pod_name == name and task.has_pod:
+                        return record, task
+        return None
+
+    def _workflow_run(self, namespace: str, name: str) -> RunExecution | None:
+        run_id = self._workflows.get(namespace, {}).get(name)
+        return self._runs.get(run_id) if run_id else None
 
     def _pod(self, record: RunExecution, task: TaskRun) -> Pod:
         resolved = platform.resolve(self.cluster, record.namespace, task.spec.kubernetes)
@@ -160,7 +181,6 @@ class ExecutionEngine:
         record, task = found
         gone = self._pod(record, task)
         task.pod_deleted = True
-        self._pods.pop((namespace, name), None)
         self._changed(record)
         return gone
 
@@ -171,13 +191,11 @@ class ExecutionEngine:
         return [workflow(r) for r in self._in(namespace)]
 
     def get_workflow(self, namespace: str, name: str) -> Workflow | None:
-        run_id = self._workflows.get((namespace, name))
-        record = self._runs.get(run_id) if run_id else None
+        record = self._workflow_run(namespace, name)
         return None if record is None else workflow(record)
 
     def delete_workflow(self, namespace: str, name: str) -> Workflow | None:
-        run_id = self._workflows.get((namespace, name))
-        record = self._runs.get(run_id) if run_id else None
+        record = self._workflow_run(namespace, name)
         if record is None:
             return None
         gone = workflow(record)
@@ -185,8 +203,11 @@ class ExecutionEngine:
         return gone
 
     def _in(self, namespace: str) -> list[RunExecution]:
-        records = self._runs.values()
-        return [r for r in records if not namespace or r.namespace == namespace]
+        """The namespace's records ("": all), in creation order."""
+        if not namespace:
+            return list(self._runs.values())
+        found = (self._runs.get(i) for i in self._workflows.get(namespace, {}).values())
+        return [r for r in found if r is not None]
 
     # -- what the profile controller adds -------------------------------------------------------
 
@@ -287,11 +308,10 @@ class ExecutionEngine:
     def clear(self) -> None:
         self._runs.clear()
         self._workflows.clear()
-        self._pods.clear()
         self._graphs.clear()
 
     def drop_namespace(self, namespace: str) -> None:
-        for record in [r for r in self._runs.values() if r.namespace == namespace]:
+        for record in self._in(namespace):
             self._forget(record)
 
     # -- building ---------------------------------------------------------------------------------
@@ -309,11 +329,16 @@ class ExecutionEngine:
         self._graphs[key] = (source.pipeline_spec, graph)
         return graph
 
+    def _uid(self) -> str:
+        """A random (version 4) UUID as text: object uids and the driver's output salt.  From
+        the engine's generator (seeded from the OS), a few times cheaper than ``uuid4``."""
+        return uuid4_text(self._random.getrandbits(128))
+
     def _unique_name(self, namespace: str, prefix: str) -> str:
         while True:
             suffix = "".join(self._random.choice(_SUFFIX_ALPHABET) for _ in range(5))
             name = prefix + suffix
-            if (namespace, name) not in self._workflows:
+            if name not in self._workflows.get(namespace, {}):
                 return name
 
     def _create(self, run: Run, at: float) -> RunExecution:
@@ -331,20 +356,18 @@ class ExecutionEngine:
                                        graph.default_pipeline_root)
         record = RunExecution(
             run_id=run.id, run_name=run.name, namespace=namespace, workflow_name=name,
-            generate_name=prefix, uid=new_uid(),
+            generate_name=prefix, uid=self._uid(),
             service_account=self._service_account(run),
             graph=graph, created_at=at,
             pipeline_root=recording.join_uri(root, graph.pipeline_name, run.id),
             recurring_run_id=run.recurring_run_id, phase="Pending")
-        for index, spec in enumerate(graph.tasks):
+        for spec in graph.tasks:
             full = node_name(name, spec.name, graph.is_v2)
             template = V2_EXECUTOR_TEMPLATE if graph.is_v2 else spec.template
-            record.tasks.append(TaskRun(
-                spec=spec, node_id=node_id(name, full), pod_name=pod_name(name, template, full),
-                task_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run.id}/{spec.name}"))))
-            self._pods[(namespace, record.tasks[-1].pod_name)] = (run.id, index)
+            record.tasks.append(TaskRun(spec=spec, run_id=run.id, workflow_name=name,
+                                        pod_name=pod_name(name, template, full)))
         self._runs[run.id] = record
-        self._workflows[(namespace, name)] = run.id
+        self._workflows.setdefault(namespace, {})[name] = run.id
         run.workflow_name = name
         self._admit(record, run, at)
         self._changed(record)
@@ -425,9 +448,7 @@ class ExecutionEngine:
             self._changed(record)
 
     def _create_pod(self, record: RunExecution, task: TaskRun, at: float) -> None:
-        task.pod_uid, task.pod_created_at, task.pod_deleted = new_uid(), at, False
-        self._pods[(record.namespace, task.pod_name)] = (record.run_id,
-                                                         record.tasks.index(task))
+        task.pod_uid, task.pod_created_at, task.pod_deleted = self._uid(), at, False
         resolved = platform.resolve(self.cluster, record.namespace, task.spec.kubernetes)
         if resolved.waiting is None:
             task.phase, task.started_at = "Running", at
@@ -459,11 +480,11 @@ class ExecutionEngine:
             task.finished_at = at
             if task is failing:
                 task.phase, task.message = "Failed", FAILED_MESSAGE
-                recorder.ended(record, task, self._log(record, task), "FAILED")
+                recorder.ended(record, task, self._log_recipe(record, task), "FAILED")
             else:
                 task.phase = "Succeeded"
-                recorder.succeeded(record, task, str(uuid.uuid4()))
-                recorder.ended(record, task, self._log(record, task), "COMPLETE")
+                recorder.succeeded(record, task, self._uid())
+                recorder.ended(record, task, self._log_recipe(record, task), "COMPLETE")
         record.phase = "Failed" if failed else "Succeeded"
         record.finished_at = at
         if failing is not None:
@@ -479,7 +500,7 @@ class ExecutionEngine:
                 ran = task.phase == "Running"
                 task.phase, task.message, task.finished_at = "Failed", DEADLINE_MESSAGE, at
                 if ran:
-                    recorder.ended(record, task, self._log(record, task), "CANCELED")
+                    recorder.ended(record, task, self._log_recipe(record, task), "CANCELED")
         if record.refused is None:
             record.phase, record.message = "Failed", DEADLINE_MESSAGE
             record.finished_at = at
@@ -490,7 +511,7 @@ class ExecutionEngine:
             if task.phase == "Succeeded":
                 continue
             if task.pod_uid:
-                task.failed_pods.append(task.pod_name)
+                task.failed_pods = (*task.failed_pods, task.pod_name)
             task.phase, task.message, task.waiting, task.mount_failure = "", "", None, ""
             task.pod_uid, task.started_at, task.finished_at = "", 0.0, 0.0
         record.phase, record.message, record.finished_at = "Pending", "", 0.0
@@ -500,9 +521,10 @@ class ExecutionEngine:
 
     def _forget(self, record: RunExecution) -> None:
         self._runs.pop(record.run_id, None)
-        self._workflows.pop((record.namespace, record.workflow_name), None)
-        for task in record.tasks:
-            self._pods.pop((record.namespace, task.pod_name), None)
+        workflows = self._workflows.get(record.namespace, {})
+        workflows.pop(record.workflow_name, None)
+        if not workflows:
+            self._workflows.pop(record.namespace, None)
         self.cluster.resource_version += 1
         ChangeCounter.tick()
 
@@ -510,20 +532,17 @@ class ExecutionEngine:
 
     def _log(self, record: RunExecution, task: TaskRun) -> str:
         """The main container's output: what ran and what it produced (no secret values)."""
+        return self._log_recipe(record, task).text()
+
+    def _log_recipe(self, record: RunExecution, task: TaskRun) -> recording.LogRecipe:
+        """The log as of now, as the object store keeps it (rendered on read)."""
         spec = task.spec
         resolved = platform.resolve(self.cluster, record.namespace, spec.kubernetes)
-        stamp = rfc3339(task.started_at or task.pod_created_at)
-        lines = [f"{stamp} task {spec.name} of run {record.run_id} "
-                 f"(workflow {record.workflow_name}, pod {task.pod_name})",
-                 f"{stamp} image {spec.image or '-'}, command {spec.command[:1]}"]
-        lines += [f"{stamp} {line}" for line in platform.describe(spec.kubernetes, resolved)]
-        for artifact in task.artifacts:
-            lines.append(f"{stamp} wrote output artifact {artifact.name} to {artifact.uri}")
-        for name, value in task.parameters.items():
-            lines.append(f"{stamp} output parameter {name} = {value!r}")
-        if task.phase == "Failed" and task.message == FAILED_MESSAGE:
-            lines.append(f"{stamp} task {spec.name} failed with exit code 1")
-        return "\n".join(lines) + "\n"
+        return recording.LogRecipe(
+            task.started_at or task.pod_created_at, record.run_id, record.workflow_name,
+            task.pod_name, spec, tuple(platform.describe(spec.kubernetes, resolved)),
+            tuple(task.artifacts), task.parameters,
+            task.phase == "Failed" and task.message == FAILED_MESSAGE)
 
     def _task_detail(self, record: RunExecution, task: TaskRun) -> dict[str, Any]:
         state = _TASK_STATES.get(task.phase, "RUNTIME_STATE_UNSPECIFIED")

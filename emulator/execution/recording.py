@@ -17,10 +17,14 @@ one ``system.ContainerExecution`` per task, output artifacts with OUTPUT events.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from emulator.clock import rfc3339
 from emulator.execution import outputs
 from emulator.execution.records import ArtifactOutput, RunExecution, TaskRun
+from emulator.execution.spec import OutputArtifact, TaskSpec
 from emulator.kube.cluster import Cluster
 
 BUCKET = "mlpipeline"
@@ -62,6 +66,67 @@ def argo_key(record: RunExecution, pod_name: str, name: str) -> str:
             f"{pod_name}/{name}")
 
 
+# -- what is stored: recipes the object store renders on read (deterministic, immutable) ----------
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRecipe:
+    """A v2 output artifact's bytes (``outputs.artifact_body``)."""
+
+    run_id: str
+    spec: TaskSpec
+    artifact: OutputArtifact
+
+    def render(self) -> bytes:
+        return outputs.artifact_body(self.run_id, self.spec, self.artifact)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class TgzRecipe:
+    """A v1 (Argo) output artifact: the artifact's file in a ``.tgz`` stamped ``mtime``."""
+
+    name: str
+    inner: ArtifactRecipe
+    mtime: float
+
+    def render(self) -> bytes:
+        return outputs.argo_tgz(self.name, self.inner.render(), self.mtime)
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecipe:
+    """A pod's ``main.log`` as it was when the pod ended: what ran and what it produced (no
+    secret values).  Holds only values fixed by then (a retry assigns the task new lists)."""
+
+    stamp: float
+    run_id: str
+    workflow_name: str
+    pod_name: str
+    spec: TaskSpec
+    described: tuple[str, ...]  # platform.describe: what the pod received (key names)
+    artifacts: tuple[ArtifactOutput, ...]
+    parameters: Mapping[str, Any]
+    failed: bool  # exited 1
+
+    def text(self) -> str:
+        spec = self.spec
+        stamp = rfc3339(self.stamp)
+        lines = [f"{stamp} task {spec.name} of run {self.run_id} "
+                 f"(workflow {self.workflow_name}, pod {self.pod_name})",
+                 f"{stamp} image {spec.image or '-'}, command {spec.command[:1]}"]
+        lines += [f"{stamp} {line}" for line in self.described]
+        for artifact in self.artifacts:
+            lines.append(f"{stamp} wrote output artifact {artifact.name} to {artifact.uri}")
+        for name, value in self.parameters.items():
+            lines.append(f"{stamp} output parameter {name} = {value!r}")
+        if self.failed:
+            lines.append(f"{stamp} task {spec.name} failed with exit code 1")
+        return "\n".join(lines) + "\n"
+
+    def render(self) -> bytes:
+        return self.text().encode()
+
+
 class Recorder:
     """Writes results where the emulator keeps them; either store may be missing (None)."""
 
@@ -69,9 +134,9 @@ class Recorder:
         self.object_store = object_store
         self.metadata = metadata
 
-    def _put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+    def _put(self, bucket: str, key: str, recipe: Any, content_type: str) -> None:
         if self.object_store is not None and bucket and key:
-            self.object_store.put_object(bucket, key, data, content_type)
+            self.object_store.put_generated(bucket, key, recipe, content_type)
 
     # -- ML Metadata -----------------------------------------------------------------------------
 
@@ -122,27 +187,28 @@ class Recorder:
         run_id, spec = record.run_id, task.spec
         task.parameters = {p.name: outputs.parameter_value(run_id, spec, p)
                            for p in spec.parameters}
-        task.artifacts = []
+        produced = []
         for artifact in spec.artifacts:
-            data, content_type = outputs.artifact_body(run_id, spec, artifact)
+            recipe = ArtifactRecipe(run_id, spec, artifact)
             if record.graph.is_v2:
                 uri = join_uri(record.pipeline_root, spec.name, salt, artifact.name)
                 bucket, key = locate(uri)
-                self._put(bucket, key, data, content_type)
+                self._put(bucket, key, recipe,
+                          outputs.artifact_body(run_id, spec, artifact)[1])
             else:
                 bucket, key = BUCKET, argo_key(record, task.pod_name, f"{artifact.name}.tgz")
                 uri = f"minio://{bucket}/{key}"
-                self._put(bucket, key, outputs.argo_tgz(artifact.path.rsplit("/", 1)[-1]
-                                                        or artifact.name, data,
-                                                        task.finished_at),
+                self._put(bucket, key, TgzRecipe(artifact.path.rsplit("/", 1)[-1]
+                                                 or artifact.name, recipe, task.finished_at),
                           "application/gzip")
-            task.artifacts.append(ArtifactOutput(artifact.name, artifact.schema_title, uri,
-                                                 bucket, key))
+            produced.append(ArtifactOutput(artifact.name, artifact.schema_title, uri, bucket,
+                                           key))
+        task.artifacts = tuple(produced)
         self._execution(record, task, "COMPLETE")
 
-    def ended(self, record: RunExecution, task: TaskRun, log: str, state: str) -> None:
+    def ended(self, record: RunExecution, task: TaskRun, log: LogRecipe, state: str) -> None:
         """Every pod that ran leaves its ``main.log``; a failed or stopped one its execution."""
         task.log_key = argo_key(record, task.pod_name, "main.log")
-        self._put(BUCKET, task.log_key, log.encode(), "text/plain")
+        self._put(BUCKET, task.log_key, log, "text/plain")
         if state != "COMPLETE":
             self._execution(record, task, state)

@@ -6,12 +6,17 @@ hundred bytes, not the kilobytes of its Workflow JSON.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from emulator.execution.spec import PipelineGraph, TaskSpec
 
 FINAL_PHASES = frozenset({"Succeeded", "Failed", "Error"})
+# What a task has produced before it succeeds: shared, read-only.
+NO_PARAMETERS: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(slots=True)
@@ -27,9 +32,10 @@ class ArtifactOutput:
 @dataclass(slots=True)
 class TaskRun:
     spec: TaskSpec
-    node_id: str
+    run_id: str
+    workflow_name: str
+    # Argo's ``<workflow>-<template>-<fnv32a of the node name>`` (workflow.pod_name)
     pod_name: str
-    task_id: str
     pod_uid: str = ""
     # "" (no pod yet), Pending, Running, Succeeded, Failed, Error, Omitted, Skipped
     phase: str = ""
@@ -40,15 +46,26 @@ class TaskRun:
     pod_deleted: bool = False
     waiting: tuple[str, str] | None = None
     mount_failure: str = ""
-    artifacts: list[ArtifactOutput] = field(default_factory=list)
-    parameters: dict[str, Any] = field(default_factory=dict)
+    # Both replaced as a whole when the task succeeds (never changed in place).
+    artifacts: tuple[ArtifactOutput, ...] = ()
+    parameters: Mapping[str, Any] = field(default_factory=lambda: NO_PARAMETERS)
     log_key: str = ""
     execution_id: int = 0
-    failed_pods: list[str] = field(default_factory=list)
+    failed_pods: tuple[str, ...] = ()
 
     @property
     def has_pod(self) -> bool:
         return bool(self.pod_uid) and not self.pod_deleted
+
+    @property
+    def node_id(self) -> str:
+        """Argo's node id, ``<workflow>-<fnv32a of the node name>``: the pod name's hash."""
+        return f"{self.workflow_name}-{self.pod_name.rsplit('-', 1)[-1]}"
+
+    @property
+    def task_id(self) -> str:
+        """The v2 task id: stable per (run, task)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.run_id}/{self.spec.name}"))
 
 
 @dataclass(slots=True)

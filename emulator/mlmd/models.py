@@ -43,7 +43,7 @@ def property_type(value: PropertyValue) -> str:
     return "STRUCT"
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class NodeType:
     id: int = 0
     kind: TypeKind
@@ -54,7 +54,7 @@ class NodeType:
     external_id: str | None = None
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Node:
     """What artifacts, executions and contexts share.  ``id`` 0 means "not stored yet"."""
 
@@ -69,18 +69,18 @@ class Node:
     update_time_ms: int = 0
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Artifact(Node):
     uri: str | None = None
     state: str | None = None  # one of ARTIFACT_STATES, None when never set
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Execution(Node):
     state: str | None = None  # last_known_state: one of EXECUTION_STATES
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Context(Node):
     pass
 
@@ -88,7 +88,7 @@ class Context(Node):
 PathStep = int | str  # Event.Path.Step: an index or a key
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Event:
     artifact_id: int
     execution_id: int

@@ -9,6 +9,13 @@ Two ways in: the simple calls the execution engine uses (``put_context``, ``put_
 ``put_artifact``, ``put_event``: types made on first use, ``properties`` being *custom*
 properties as KFP writes them), and the full ones the gRPC service maps its methods onto.
 Callers hold ``emulator.kfp.state.lock``; the store itself takes no lock.
+
+Every lookup the engine and the service make is an index read (names and external ids per
+type, artifacts by URI, contexts by type, links and events from either end), so writing and
+reading cost the same with a hundred records or a million.  The indexes live in ``_Tables``
+beside the records and change with them through the few mutators below, which also journal
+each change while a transaction (``atomic``) is open: a failed write is undone step by step
+instead of snapshotting every table on each write.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from emulator.mlmd.models import (
     EVENT_TYPES,
@@ -43,6 +50,23 @@ FIRST_TYPE_ID = 10
 
 N = TypeVar("N", bound=Node)
 
+# An index maps a key to one int (the common case: one record) or to a list of ints, in the
+# order they were added; ``_values`` reads both the same way.
+Multi = dict[Any, "int | list[int]"]
+_MISSING: Any = object()
+# The declared properties of every node the simple interface makes (KFP sets custom ones
+# only): one shared empty dict, never written (stored records are replaced, not changed).
+_NO_PROPERTIES: Properties = {}
+# Event paths of one step, shared by every event naming the same output.
+_PATHS: dict[str, tuple[PathStep, ...]] = {}
+
+
+def _values(index: Multi, key: Any) -> list[int] | tuple[int, ...]:
+    found = index.get(key)
+    if found is None:
+        return ()
+    return found if isinstance(found, list) else (found,)
+
 
 @dataclass
 class _Tables:
@@ -51,11 +75,27 @@ class _Tables:
     executions: dict[int, Execution] = field(default_factory=dict)
     contexts: dict[int, Context] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
-    attributions: dict[tuple[int, int], None] = field(default_factory=dict)  # (artifact, ctx)
-    associations: dict[tuple[int, int], None] = field(default_factory=dict)  # (execution, ctx)
     next_type_id: int = FIRST_TYPE_ID
     next_ids: dict[TypeKind, int] = field(
         default_factory=lambda: dict.fromkeys(TypeKind, 1))
+    # -- indexes (derived from the records above, kept with them) --
+    # (kind, name, version) -> type id
+    type_ids: dict[tuple[TypeKind, str, str | None], int] = field(default_factory=dict)
+    # per kind: (type id, name) and (type id, external id) -> node id (unique per type)
+    names: dict[TypeKind, dict[tuple[int, str], int]] = field(
+        default_factory=lambda: {kind: {} for kind in TypeKind})
+    external_ids: dict[TypeKind, dict[tuple[int, str], int]] = field(
+        default_factory=lambda: {kind: {} for kind in TypeKind})
+    uris: Multi = field(default_factory=dict)  # artifact uri -> artifact ids
+    contexts_of_type: Multi = field(default_factory=dict)  # type id -> context ids, id order
+    # Attributions (artifact, context) and associations (execution, context) from both ends.
+    artifact_contexts: Multi = field(default_factory=dict)
+    context_artifacts: Multi = field(default_factory=dict)
+    execution_contexts: Multi = field(default_factory=dict)
+    context_executions: Multi = field(default_factory=dict)
+    # positions in ``events`` by execution id and by artifact id
+    execution_events: Multi = field(default_factory=dict)
+    artifact_events: Multi = field(default_factory=dict)
 
 
 def _describe(node: Node) -> str:
@@ -68,12 +108,20 @@ def _describe(node: Node) -> str:
     return " ".join(parts)
 
 
+_TABLE_OF = {TypeKind.ARTIFACT: "artifacts", TypeKind.EXECUTION: "executions",
+             TypeKind.CONTEXT: "contexts"}
+
+
 class MetadataStore:
     def __init__(self, now: Callable[[], float]) -> None:
         self._now = now
         self._t = _Tables()
+        # While a transaction is open: how to undo each change made since it began.
+        self._journal: list[tuple[Any, ...]] | None = None
 
     def clear(self) -> None:
+        if self._journal is not None:
+            self._journal.append(("attr", self, "_t", self._t))
         self._t = _Tables()
 
     def _ms(self) -> int:
@@ -81,17 +129,67 @@ class MetadataStore:
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        """All of a multi-record write or none of it: on any error the tables are restored.
-
-        Stored records are never changed in place (an update stores a new record), so a copy
-        of the containers is a full snapshot."""
-        saved = _Tables(**{f.name: copy.copy(getattr(self._t, f.name))
-                           for f in dataclasses.fields(_Tables)})
+        """All of a multi-record write or none of it: on any error every change made inside
+        (records and indexes) is undone, newest first.  Nests: an inner failure undoes the
+        inner changes only (and propagates)."""
+        outer = self._journal is None
+        if outer:
+            self._journal = []
+        journal = self._journal
+        assert journal is not None
+        mark = len(journal)
         try:
             yield
         except BaseException:
-            self._t = saved
+            while len(journal) > mark:
+                _undo(journal.pop())
             raise
+        finally:
+            if outer:
+                self._journal = None
+
+    # -- journaled mutations (the only writers of ``_t``'s containers) ----------------------
+
+    def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        if self._journal is not None:
+            self._journal.append(("set", table, key, table.get(key, _MISSING)))
+        table[key] = value
+
+    def _delete(self, table: dict[Any, Any], key: Any) -> None:
+        if self._journal is not None:
+            self._journal.append(("set", table, key, table[key]))
+        del table[key]
+
+    def _append(self, items: list[Any], value: Any) -> None:
+        if self._journal is not None:
+            self._journal.append(("pop", items))
+        items.append(value)
+
+    def _set_attr(self, owner: Any, name: str, value: Any) -> None:
+        if self._journal is not None:
+            self._journal.append(("attr", owner, name, getattr(owner, name)))
+        setattr(owner, name, value)
+
+    def _add(self, index: Multi, key: Any, value: int) -> None:
+        found = index.get(key)
+        if found is None:
+            self._set(index, key, value)
+        elif isinstance(found, list):
+            self._append(found, value)
+        else:
+            self._set(index, key, [found, value])
+
+    def _remove(self, index: Multi, key: Any, value: int) -> None:
+        rest = [v for v in _values(index, key) if v != value]
+        if not rest:
+            self._delete(index, key)
+        else:  # a new container: the old one stays intact for an undo
+            self._set(index, key, rest if len(rest) > 1 else rest[0])
+
+    def _next_id(self, kind: TypeKind) -> int:
+        value = self._t.next_ids[kind]
+        self._set(self._t.next_ids, kind, value + 1)
+        return value
 
     # -- the simple interface (execution engine) ---------------------------------------------
 
@@ -104,8 +202,10 @@ class MetadataStore:
             return existing.id
         with self.atomic():
             kind_type = self.ensure_type(TypeKind.CONTEXT, type_name)
-            return self.save_context(Context(type_id=kind_type.id, name=name,
-                                             custom_properties=dict(properties)))
+            return self._save(TypeKind.CONTEXT, self._t.contexts, Context(
+                type_id=kind_type.id, name=name, properties=_NO_PROPERTIES,
+                custom_properties=dict(properties)),
+                need_name=True, owned=True)
 
     def put_execution(self, type_name: str, name: str, state: str, properties: Properties,
                       context_ids: list[int]) -> int:
@@ -113,9 +213,10 @@ class MetadataStore:
             raise invalid(f"unknown execution state {state!r}")
         with self.atomic():
             kind_type = self.ensure_type(TypeKind.EXECUTION, type_name)
-            execution_id = self.save_execution(Execution(
+            execution_id = self._save(TypeKind.EXECUTION, self._t.executions, Execution(
                 type_id=kind_type.id, name=name or None, state=state,
-                custom_properties=dict(properties)))
+                properties=_NO_PROPERTIES, custom_properties=_copied(properties)),
+                need_name=False, owned=True)
             for context_id in context_ids:
                 self.associate(execution_id, context_id)
         return execution_id
@@ -124,17 +225,23 @@ class MetadataStore:
                      context_ids: list[int], name: str = "") -> int:
         with self.atomic():
             kind_type = self.ensure_type(TypeKind.ARTIFACT, type_name)
-            artifact_id = self.save_artifact(Artifact(
+            artifact_id = self._save(TypeKind.ARTIFACT, self._t.artifacts, Artifact(
                 type_id=kind_type.id, uri=uri, name=name or None, state="LIVE",
-                custom_properties=dict(properties)))
+                properties=_NO_PROPERTIES, custom_properties=_copied(properties)),
+                need_name=False, owned=True)
             for context_id in context_ids:
                 self.attribute(artifact_id, context_id)
         return artifact_id
 
     def put_event(self, execution_id: int, artifact_id: int, kind: str, path: str) -> None:
         """An INPUT/OUTPUT event whose path is one key step (KFP names the artifact there)."""
+        steps = _PATHS.get(path)
+        if steps is None:
+            steps = (path,) if path else ()
+            if len(_PATHS) < 4096:
+                _PATHS[path] = steps
         self.add_event(Event(artifact_id=artifact_id, execution_id=execution_id, kind=kind,
-                             path=(path,) if path else ()))
+                             path=steps))
 
     # -- types -------------------------------------------------------------------------------
 
@@ -152,10 +259,8 @@ class MetadataStore:
 
     def type_by_name(self, kind: TypeKind, name: str,
                      version: str | None = None) -> NodeType | None:
-        for candidate in self.types(kind):
-            if candidate.name == name and candidate.version == version:
-                return candidate
-        return None
+        type_id = self._t.type_ids.get((kind, name, version))
+        return None if type_id is None else self._t.types[type_id]
 
     def get_type(self, kind: TypeKind, name: str, version: str | None = None) -> NodeType:
         """GetArtifactType and friends: a missing type is NOT_FOUND."""
@@ -184,8 +289,10 @@ class MetadataStore:
         if stored is None:
             created = dataclasses.replace(wanted, id=self._t.next_type_id,
                                           properties=dict(wanted.properties))
-            self._t.next_type_id += 1
-            self._t.types[created.id] = created
+            self._set_attr(self._t, "next_type_id", self._t.next_type_id + 1)
+            self._set(self._t.types, created.id, created)
+            self._set(self._t.type_ids, (created.kind, created.name, created.version),
+                      created.id)
             return created.id
         for prop, kind in wanted.properties.items():
             if prop in stored.properties and stored.properties[prop] != kind:
@@ -202,8 +309,8 @@ class MetadataStore:
                 "Type already exists with different properties: can_omit_fields is false "
                 f"while stored type has more properties: stored type: {stored.name}")
         if added:
-            self._t.types[stored.id] = dataclasses.replace(
-                stored, properties={**stored.properties, **added})
+            self._set(self._t.types, stored.id, dataclasses.replace(
+                stored, properties={**stored.properties, **added}))
         return stored.id
 
     # -- nodes -------------------------------------------------------------------------------
@@ -218,7 +325,9 @@ class MetadataStore:
     def save_context(self, context: Context) -> int:
         return self._save(TypeKind.CONTEXT, self._t.contexts, context, need_name=True)
 
-    def _save(self, kind: TypeKind, table: dict[int, N], node: N, need_name: bool) -> int:
+    def _save(self, kind: TypeKind, table: dict[int, N], node: N, need_name: bool,
+              owned: bool = False) -> int:
+        """Store ``node`` (a copy of it unless ``owned``: made by the store for this call)."""
         if not node.type_id:
             raise invalid("Type id is missing.")
         node_type = self.type_by_id(kind, node.type_id)
@@ -234,26 +343,48 @@ class MetadataStore:
             if stored.type_id != node.type_id:
                 raise invalid(f"Given type_id {node.type_id} is different from the one known "
                               f"before: {stored.type_id}")
-            updated = copy.deepcopy(node)
+            updated = node if owned else copy.deepcopy(node)
             for keep in ("name", "external_id", "uri", "state"):
                 if getattr(updated, keep, None) is None and hasattr(stored, keep):
                     setattr(updated, keep, getattr(stored, keep))
-            self._check_unique(table, updated)
+            self._check_unique(kind, updated)
             updated.type_name = node_type.name
             updated.create_time_ms, updated.update_time_ms = stored.create_time_ms, now
-            table[node.id] = updated
+            self._unindex(kind, stored)
+            self._set(table, node.id, updated)
+            self._index(kind, updated)
             return node.id
         if need_name and not node.name:
             raise invalid(f'Cannot create node for type_id: {node.type_id} name: "'
                           f'{node.name or ""}"Context name should not be empty')
-        self._check_unique(table, node)
-        created = copy.deepcopy(node)
-        created.id = self._t.next_ids[kind]
-        self._t.next_ids[kind] += 1
+        self._check_unique(kind, node)
+        created = node if owned else copy.deepcopy(node)
+        created.id = self._next_id(kind)
         created.type_name = node_type.name
         created.create_time_ms = created.update_time_ms = now
-        table[created.id] = created
+        self._set(table, created.id, created)
+        self._index(kind, created)
+        if kind is TypeKind.CONTEXT:
+            self._add(self._t.contexts_of_type, created.type_id, created.id)
         return created.id
+
+    def _index(self, kind: TypeKind, node: Node) -> None:
+        if node.name:
+            self._set(self._t.names[kind], (node.type_id, node.name), node.id)
+        if node.external_id:
+            self._set(self._t.external_ids[kind], (node.type_id, node.external_id), node.id)
+        uri = getattr(node, "uri", None)
+        if kind is TypeKind.ARTIFACT and uri is not None:
+            self._add(self._t.uris, uri, node.id)
+
+    def _unindex(self, kind: TypeKind, node: Node) -> None:
+        if node.name:
+            self._delete(self._t.names[kind], (node.type_id, node.name))
+        if node.external_id:
+            self._delete(self._t.external_ids[kind], (node.type_id, node.external_id))
+        uri = getattr(node, "uri", None)
+        if kind is TypeKind.ARTIFACT and uri is not None:
+            self._remove(self._t.uris, uri, node.id)
 
     @staticmethod
     def _check_properties(node_type: NodeType, node: Node) -> None:
@@ -266,16 +397,21 @@ class MetadataStore:
                 raise invalid(f"Cannot validate properties of {_describe(node)}"
                               f"Found unmatched property type: {name}")
 
-    @staticmethod
-    def _check_unique(table: dict[int, N], node: N) -> None:
-        for other in table.values():
-            if other.id == node.id or other.type_id != node.type_id:
-                continue
-            if node.name and other.name == node.name:
-                raise already_exists(f"Given node already exists: {_describe(node)}")
-            if node.external_id and other.external_id == node.external_id:
-                raise already_exists(f"Given node already exists: external_id: "
-                                     f"{node.external_id!r}")
+    def _check_unique(self, kind: TypeKind, node: Node) -> None:
+        """Another node of the type with the name or the external id: the first such node
+        in the table (id order) decides the message, the name checked first on one node."""
+        same_name = same_external_id = 0
+        if node.name:
+            other = self._t.names[kind].get((node.type_id, node.name), 0)
+            same_name = other if other != node.id else 0
+        if node.external_id:
+            other = self._t.external_ids[kind].get((node.type_id, node.external_id), 0)
+            same_external_id = other if other != node.id else 0
+        if same_name and (not same_external_id or same_name <= same_external_id):
+            raise already_exists(f"Given node already exists: {_describe(node)}")
+        if same_external_id:
+            raise already_exists(f"Given node already exists: external_id: "
+                                 f"{node.external_id!r}")
 
     def artifacts(self) -> list[Artifact]:
         return list(self._t.artifacts.values())
@@ -296,22 +432,22 @@ class MetadataStore:
         return _by_id(self._t.contexts, ids)
 
     def artifacts_by_uri(self, uri: str) -> list[Artifact]:
-        return [a for a in self._t.artifacts.values() if a.uri == uri]
+        """In table (id) order."""
+        return _by_id(self._t.artifacts, _values(self._t.uris, uri))
 
     def context_by_type_and_name(self, type_name: str, name: str) -> Context | None:
         context_type = self.type_by_name(TypeKind.CONTEXT, type_name)
-        if context_type is None:
+        if context_type is None or not name:
             return None
-        for context in self._t.contexts.values():
-            if context.type_id == context_type.id and context.name == name:
-                return context
-        return None
+        found = self._t.names[TypeKind.CONTEXT].get((context_type.id, name))
+        return None if found is None else self._t.contexts[found]
 
     def contexts_by_type(self, type_name: str, version: str | None = None) -> list[Context]:
         context_type = self.type_by_name(TypeKind.CONTEXT, type_name, version)
         if context_type is None:
             return []
-        return [c for c in self._t.contexts.values() if c.type_id == context_type.id]
+        contexts = self._t.contexts
+        return [contexts[i] for i in _values(self._t.contexts_of_type, context_type.id)]
 
     # -- links -------------------------------------------------------------------------------
 
@@ -321,7 +457,9 @@ class MetadataStore:
             raise invalid("Artifact id not found.")
         if context_id not in self._t.contexts:
             raise invalid("Context id not found.")
-        self._t.attributions[(artifact_id, context_id)] = None
+        if context_id not in _values(self._t.artifact_contexts, artifact_id):
+            self._add(self._t.artifact_contexts, artifact_id, context_id)
+            self._add(self._t.context_artifacts, context_id, artifact_id)
 
     def associate(self, execution_id: int, context_id: int) -> None:
         """Execution -> context (Association); idempotent like MLMD's."""
@@ -329,21 +467,21 @@ class MetadataStore:
             raise invalid("Execution id not found.")
         if context_id not in self._t.contexts:
             raise invalid("Context id not found.")
-        self._t.associations[(execution_id, context_id)] = None
+        if context_id not in _values(self._t.execution_contexts, execution_id):
+            self._add(self._t.execution_contexts, execution_id, context_id)
+            self._add(self._t.context_executions, context_id, execution_id)
 
     def contexts_by_artifact(self, artifact_id: int) -> list[Context]:
-        ids = [c for a, c in self._t.attributions if a == artifact_id]
-        return self.contexts_by_id(ids)
+        return self.contexts_by_id(_values(self._t.artifact_contexts, artifact_id))
 
     def contexts_by_execution(self, execution_id: int) -> list[Context]:
-        ids = [c for e, c in self._t.associations if e == execution_id]
-        return self.contexts_by_id(ids)
+        return self.contexts_by_id(_values(self._t.execution_contexts, execution_id))
 
     def artifacts_by_context(self, context_id: int) -> list[Artifact]:
-        return self.artifacts_by_id(a for a, c in self._t.attributions if c == context_id)
+        return self.artifacts_by_id(_values(self._t.context_artifacts, context_id))
 
     def executions_by_context(self, context_id: int) -> list[Execution]:
-        return self.executions_by_id(e for e, c in self._t.associations if c == context_id)
+        return self.executions_by_id(_values(self._t.context_executions, context_id))
 
     # -- events ------------------------------------------------------------------------------
 
@@ -354,21 +492,50 @@ class MetadataStore:
             raise invalid(f"No artifact with the given id {event.artifact_id}")
         if event.execution_id not in self._t.executions:
             raise invalid(f"No execution with the given id {event.execution_id}")
-        for other in self._t.events:
-            if (other.artifact_id, other.execution_id, other.kind) == (
-                    event.artifact_id, event.execution_id, event.kind):
+        events = self._t.events
+        for position in _values(self._t.execution_events, event.execution_id):
+            other = events[position]
+            if other.artifact_id == event.artifact_id and other.kind == event.kind:
                 raise already_exists(
                     f"Given event already exists: artifact_id: {event.artifact_id} "
                     f"execution_id: {event.execution_id} type: {event.kind}")
-        self._t.events.append(dataclasses.replace(event, time_ms=event.time_ms or self._ms()))
+        position = len(events)
+        self._append(events, dataclasses.replace(event, time_ms=event.time_ms or self._ms()))
+        self._add(self._t.execution_events, event.execution_id, position)
+        self._add(self._t.artifact_events, event.artifact_id, position)
 
     def events_by_execution_ids(self, ids: Iterable[int]) -> list[Event]:
-        wanted = set(ids)
-        return [e for e in self._t.events if e.execution_id in wanted]
+        return self._events(self._t.execution_events, ids)
 
     def events_by_artifact_ids(self, ids: Iterable[int]) -> list[Event]:
-        wanted = set(ids)
-        return [e for e in self._t.events if e.artifact_id in wanted]
+        return self._events(self._t.artifact_events, ids)
+
+    def _events(self, index: Multi, ids: Iterable[int]) -> list[Event]:
+        """The events of those ids in the order they were added."""
+        positions = sorted(p for i in set(ids) for p in _values(index, i))
+        events = self._t.events
+        return [events[p] for p in positions]
+
+
+def _copied(properties: Properties) -> Properties:
+    """A copy the caller cannot change through (struct values copied deeply)."""
+    return {name: copy.deepcopy(value) if isinstance(value, dict) else value
+            for name, value in properties.items()}
+
+
+def _undo(entry: tuple[Any, ...]) -> None:
+    action = entry[0]
+    if action == "set":
+        _, table, key, old = entry
+        if old is _MISSING:
+            del table[key]
+        else:
+            table[key] = old
+    elif action == "pop":
+        entry[1].pop()
+    else:  # "attr"
+        _, owner, name, old = entry
+        setattr(owner, name, old)
 
 
 def _by_id(table: dict[int, N], ids: Iterable[int]) -> list[N]:

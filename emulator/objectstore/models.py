@@ -18,6 +18,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Protocol
 
 DEFAULT_BUCKET = "mlpipeline"
 # The API server's ObjectStoreConfig and the MinIO manifests' defaults.
@@ -34,20 +35,57 @@ class ArtifactCredentials(str, Enum):
     PER_NAMESPACE = "per-namespace"
 
 
-@dataclass
-class StoredObject:
-    """One object; ``etag`` is the hex MD5 of ``data`` (the wire form adds the quotes)."""
+class Recipe(Protocol):
+    """How to make an object's bytes on read: small, deterministic, immutable once stored."""
 
-    bucket: str
-    key: str
-    data: bytes
-    content_type: str
-    last_modified: float
-    etag: str
+    def render(self) -> bytes: ...
+
+
+class StoredObject:
+    """One object; ``etag`` is the hex MD5 of ``data`` (the wire form adds the quotes).
+
+    Its bytes are either kept (whatever a client uploads) or made on every read from a
+    ``recipe`` (what the execution engine writes: a task's artifacts and logs), which gives the
+    same bytes each time, hence the same size and ETag: a finished run then costs its keys and
+    a few small records, not kilobytes of simulated content."""
+
+    __slots__ = ("_data", "_etag", "_recipe", "bucket", "content_type", "key", "last_modified")
+
+    def __init__(self, bucket: str, key: str, data: bytes | None, content_type: str,
+                 last_modified: float, etag: str = "", recipe: Recipe | None = None) -> None:
+        if data is None and recipe is None:
+            raise ValueError("an object needs its data or a recipe")
+        self.bucket = bucket
+        self.key = key
+        self.content_type = content_type
+        self.last_modified = last_modified
+        self._data = data
+        self._etag = etag
+        self._recipe = recipe
+
+    @property
+    def data(self) -> bytes:
+        if self._data is not None:
+            return self._data
+        assert self._recipe is not None
+        return self._recipe.render()
+
+    @property
+    def etag(self) -> str:
+        return self._etag or hashlib.md5(self.data, usedforsecurity=False).hexdigest()
 
     @property
     def size(self) -> int:
         return len(self.data)
+
+    @property
+    def generated(self) -> bool:
+        """Made on read from a recipe (never uploaded)."""
+        return self._data is None
+
+    def __repr__(self) -> str:
+        return (f"StoredObject(bucket={self.bucket!r}, key={self.key!r}, size={self.size}, "
+                f"content_type={self.content_type!r}, etag={self.etag!r})")
 
 
 @dataclass(frozen=True)
@@ -126,16 +164,30 @@ class ObjectStore:
                    content_type: str = "application/octet-stream") -> StoredObject:
         """Store ``data`` under ``key`` (replacing what was there); a missing bucket or a key
         S3 would refuse raises ``KeyError``/``ValueError``."""
-        target = self.buckets.get(bucket)
-        if target is None:
-            raise KeyError(f"no bucket {bucket}")
-        if not key or len(key.encode()) > MAX_KEY_BYTES:
-            raise ValueError(f"object key must be 1 to {MAX_KEY_BYTES} bytes")
+        target = self._target(bucket, key)
         stored = StoredObject(bucket, key, bytes(data), content_type or
                               "application/octet-stream", self.now(),
                               hashlib.md5(data, usedforsecurity=False).hexdigest())
         target.objects[key] = stored
         return stored
+
+    def put_generated(self, bucket: str, key: str, recipe: Recipe,
+                      content_type: str = "application/octet-stream") -> StoredObject:
+        """Store an object whose bytes ``recipe`` makes on each read (see StoredObject);
+        checks and replacement as ``put_object``."""
+        target = self._target(bucket, key)
+        stored = StoredObject(bucket, key, None, content_type or "application/octet-stream",
+                              self.now(), recipe=recipe)
+        target.objects[key] = stored
+        return stored
+
+    def _target(self, bucket: str, key: str) -> Bucket:
+        target = self.buckets.get(bucket)
+        if target is None:
+            raise KeyError(f"no bucket {bucket}")
+        if not key or len(key.encode()) > MAX_KEY_BYTES:
+            raise ValueError(f"object key must be 1 to {MAX_KEY_BYTES} bytes")
+        return target
 
     def get_object(self, bucket: str, key: str) -> StoredObject | None:
         target = self.buckets.get(bucket)
