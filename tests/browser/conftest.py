@@ -27,9 +27,7 @@ from conformance.login import login_cookies
 from conformance.ui_driver import UiDriver, available
 from emulator.core import DEFAULT_PASSWORD, Emulator
 from emulator.kfp.models import RuntimeState
-from emulator.modes import Mode
 from emulator.serving import EmulatorServer
-from emulator.testing import standard_profiles
 
 V2 = "/apis/v2beta1"
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,11 +100,8 @@ class WebEnv:
 
 
 @pytest.fixture(scope="session")
-def web_server() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(Emulator(profiles=standard_profiles(), mode=Mode.FULL_OUTSIDE))
-    server.start()
-    yield server
-    server.stop()
+def web_server(gateway_server: EmulatorServer) -> EmulatorServer:
+    return gateway_server
 
 
 @pytest.fixture

@@ -58,14 +58,6 @@ class Gateway:
         return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture(scope="session")
-def gateway_server() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(Emulator(profiles=standard_profiles(), mode=Mode.FULL_OUTSIDE))
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def gw(gateway_server: EmulatorServer) -> Gateway:
     gateway_server.emulator.reset()

@@ -3,33 +3,22 @@ metadata-envoy listener and its gateway."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from conformance.login import login_cookies
-from emulator.core import DEFAULT_PASSWORD, Emulator
+from emulator.core import DEFAULT_PASSWORD
 from emulator.mlmd import schema
 from emulator.mlmd.client import GrpcWebClient
-from emulator.modes import Mode
 from emulator.serving import EmulatorServer
-from emulator.testing import standard_profiles
-
-
-@pytest.fixture(scope="session")
-def mlmd_server() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(Emulator(profiles=standard_profiles(), mode=Mode.FULL_OUTSIDE))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
-def server(mlmd_server: EmulatorServer) -> EmulatorServer:
-    mlmd_server.emulator.reset()
-    return mlmd_server
+def server(gateway_server: EmulatorServer) -> EmulatorServer:
+    gateway_server.emulator.reset()
+    return gateway_server
 
 
 @pytest.fixture

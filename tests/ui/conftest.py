@@ -17,23 +17,9 @@ from emulator.modes import Mode
 from emulator.serving import EmulatorServer
 from emulator.testing import standard_profiles
 from emulator.ui.server import UiServerApp
-from tests.gateway.conftest import Gateway
+from tests.gateway.conftest import Gateway, gw  # noqa: F401 (gw: the shared fixture)
 
 BUCKET = "mlpipeline"
-
-
-@pytest.fixture(scope="session")
-def full_server() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(Emulator(profiles=standard_profiles(), mode=Mode.FULL_OUTSIDE))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def gw(full_server: EmulatorServer) -> Gateway:
-    full_server.emulator.reset()
-    return Gateway(full_server)
 
 
 @pytest.fixture(scope="session")
