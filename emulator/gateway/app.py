@@ -24,18 +24,18 @@ from __future__ import annotations
 
 import logging
 import posixpath
-import traceback
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.gateway import dex, jwt, oauth2_proxy
 from emulator.gateway.dashboard import Dashboard
 from emulator.gateway.pages import request_uri
+from emulator.http.asgi import with_error_net
 from emulator.mlmd.grpc_web import build_grpc_web_app
 from emulator.ui.server import build_ui_server_app
 from emulator.webui.app import build_web_app
@@ -96,24 +96,10 @@ class GatewayApp:
             return
         if scope["type"] != "http":
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            if self.emulator.mode.multiuser:
-                await self._full(_normalized(scope), receive, tracking_send)
-            else:
-                await self._standalone(_normalized(scope), receive, tracking_send)
-        except Exception:
-            log.error("unhandled gateway error on %s %s\n%s", scope.get("method"),
-                      scope.get("path"), traceback.format_exc())
-            if not started:
-                await _internal_error()(scope, receive, send)
+        route = self._full if self.emulator.mode.multiuser else self._standalone
+        await with_error_net(lambda sending: route(_normalized(scope), receive, sending),
+                             scope, receive, send, log=log, what="gateway",
+                             failure=_internal_error)
 
     # -- standalone: kubectl port-forward svc/ml-pipeline-ui ------------------------------------
 

@@ -14,6 +14,7 @@ from emulator.core import Emulator
 from emulator.errors import internal_error
 from emulator.gateway.app import build_gateway_app
 from emulator.http import control, routes_artifacts, routes_reports, routes_v1, routes_v2
+from emulator.http.asgi import answer_lifespan
 from emulator.http.common import error_response, method_not_allowed_response, not_found_response
 from emulator.http.routing import Router, dispatch
 from emulator.kfam import routes as kfam_routes
@@ -27,17 +28,6 @@ log = logging.getLogger("kfp_isolation.emulator")
 
 async def _fallback(request: Request, other_method: bool) -> Response:
     return method_not_allowed_response() if other_method else not_found_response()
-
-
-async def answer_lifespan(receive: Receive, send: Send) -> None:
-    """Acknowledge startup and shutdown: the emulator holds no resources that need them."""
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 class EmulatorApp:

@@ -23,6 +23,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from emulator.http.asgi import answer_lifespan
 from emulator.mlmd import access, schema, service
 from emulator.mlmd.status import GrpcStatus, MlmdError
 
@@ -91,12 +92,8 @@ class GrpcWebApp:
         self.emulator = emulator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":  # nothing to start or stop
-            message = await receive()
-            while message["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-                message = await receive()
-            await send({"type": "lifespan.shutdown.complete"})
+        if scope["type"] == "lifespan":
+            await answer_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return

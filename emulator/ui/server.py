@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import re
-import traceback
 from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from emulator.http.asgi import with_error_net
 from emulator.ui import artifacts, pod_info, pod_logs
 from emulator.ui.config import UiConfig
 from emulator.ui.express import Query, decode_uri_component, raw_path, send
@@ -56,21 +56,10 @@ class UiServerApp:
     async def __call__(self, scope: Scope, receive: Receive, send_: Send) -> None:
         if scope["type"] != "http":
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send_(message)
-
-        try:
-            await self._route(scope, receive, tracking_send)
-        except Exception:  # Express's final handler: a plain 500
-            log.error("unhandled UI server error on %s %s\n%s", scope.get("method"),
-                      scope.get("path"), traceback.format_exc())
-            if not started:
-                await send(500, "Internal Server Error")(scope, receive, send_)
+        # Express's final handler: a plain 500.
+        await with_error_net(lambda sending: self._route(scope, receive, sending), scope,
+                             receive, send_, log=log, what="UI server",
+                             failure=lambda: send(500, "Internal Server Error"))
 
     def _local(self, path: str) -> str:
         """The path below the base path (routes are registered at both)."""
