@@ -177,9 +177,18 @@ def all_workflows_of_run(connection: Connection, run_id: str) -> list[dict[str, 
 
 def pods_of_workflow(connection: Connection, namespace: str, workflow: str) -> list[Any]:
     """The pods of one workflow (``V1Pod`` objects)."""
+    return _pods(connection, namespace, f"{WORKFLOW_LABEL}={workflow}")
+
+
+def pods_of_run(connection: Connection, namespace: str, run_id: str) -> list[Any]:
+    """The pods labelled with the run's id in ``namespace`` (podMetadata of KFP's workflows)."""
+    return _pods(connection, namespace, f"{RUN_ID_LABEL}={run_id}")
+
+
+def _pods(connection: Connection, namespace: str, selector: str) -> list[Any]:
     try:
         return list(k8s.CoreV1Api(connection.kube).list_namespaced_pod(
-            namespace, label_selector=f"{WORKFLOW_LABEL}={workflow}").items)
+            namespace, label_selector=selector).items)
     except k8s.ApiException as exc:
         raise HarnessError(f"cannot list pods in {namespace}: {exc.status}") from None
 
@@ -203,11 +212,3 @@ def waiting_reasons(pod: Any) -> list[tuple[str, str]]:
             found.append((str(waiting.reason or ""), str(waiting.message or "")))
     return found
 
-
-def pods_of_run(connection: Connection, namespace: str, run_id: str) -> list[Any]:
-    """The pods labelled with the run's id in ``namespace`` (podMetadata of KFP's workflows)."""
-    try:
-        return list(k8s.CoreV1Api(connection.kube).list_namespaced_pod(
-            namespace, label_selector=f"{RUN_ID_LABEL}={run_id}").items)
-    except k8s.ApiException as exc:
-        raise HarnessError(f"cannot list pods in {namespace}: {exc.status}") from None

@@ -78,14 +78,6 @@ def finished_producer_run(world: World, tenant: str, name: str, experiment: str,
     run_finished(world, name)
 
 
-@when(parsers.re(ACTOR + f" starts a run {NAME} of the producer pipeline in {EXPERIMENT}"
-                 f"{AS_ACCOUNT}"))
-def starts_producer_run(world: World, actor: str, name: str, experiment: str,
-                        account: str | None) -> None:
-    _start(world, actor, name, experiment, run_pipeline_field(producer_pipeline_spec()),
-           account, scene=True)
-
-
 @when(parsers.re(ACTOR + f" tries a run {NAME} of the producer pipeline in {EXPERIMENT}"
                  f"{AS_ACCOUNT}"))
 def tries_producer_run(world: World, actor: str, name: str, experiment: str,
