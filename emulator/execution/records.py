@@ -6,6 +6,7 @@ hundred bytes, not the kilobytes of its Workflow JSON.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,19 @@ from emulator.execution.spec import PipelineGraph, TaskSpec
 FINAL_PHASES = frozenset({"Succeeded", "Failed", "Error"})
 # What a task has produced before it succeeds: shared, read-only.
 NO_PARAMETERS: Mapping[str, Any] = MappingProxyType({})
+
+
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
+
+
+def uuid5_text(name: str) -> str:
+    """``str(uuid.uuid5(uuid.NAMESPACE_URL, name))`` without building UUID objects (task ids
+    are derived on every run-details render)."""
+    digest = hashlib.sha1(_URL_NAMESPACE + name.encode(), usedforsecurity=False).digest()
+    bits = int.from_bytes(digest[:16], "big")
+    bits = (bits & ~(0xF000 << 64) | 0x5000 << 64) & ~(0xC000 << 48) | 0x8000 << 48
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass(slots=True)
@@ -65,7 +79,7 @@ class TaskRun:
     @property
     def task_id(self) -> str:
         """The v2 task id: stable per (run, task)."""
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.run_id}/{self.spec.name}"))
+        return uuid5_text(f"{self.run_id}/{self.spec.name}")
 
 
 @dataclass(slots=True)

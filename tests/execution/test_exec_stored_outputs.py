@@ -185,3 +185,12 @@ def test_engine_uids_are_version_4_uuids() -> None:
     rng = random.Random(7)
     for bits in [0, 2**128 - 1] + [rng.getrandbits(128) for _ in range(200)]:
         assert uuid4_text(bits) == str(uuid.UUID(int=bits, version=4))
+
+
+def test_task_ids_are_the_uuid5_of_run_and_task() -> None:
+    import uuid
+
+    from emulator.execution.records import uuid5_text
+
+    for name in ("run-1/train", "4f1c0d3e-0000-4000-8000-000000000000/évaluer", ""):
+        assert uuid5_text(name) == str(uuid.uuid5(uuid.NAMESPACE_URL, name))
