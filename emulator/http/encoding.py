@@ -81,7 +81,7 @@ class PageMemo:
     Bounded by bytes (pages may hold 200 runs with inline specs): oldest pages go first.
     """
 
-    def __init__(self, max_bytes: int = 16 << 20) -> None:
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
         self._max_bytes = max_bytes
         self._bytes = 0
         self._entries: dict[Hashable, RawJSON] = {}
