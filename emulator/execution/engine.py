@@ -184,9 +184,6 @@ class ExecutionEngine:
         self._changed(record)
         return gone
 
-    def pod_log_text(self, namespace: str, name: str) -> str | None:
-        return self.pod_log(namespace, name)
-
     def list_workflows(self, namespace: str) -> list[Workflow]:
         return [workflow(r) for r in self._in(namespace)]
 
