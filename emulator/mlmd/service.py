@@ -196,7 +196,8 @@ def get_artifacts_by_id(store: MetadataStore, request: Any) -> Any:
 
 @method("GetArtifactsByURI")
 def get_artifacts_by_uri(store: MetadataStore, request: Any) -> Any:
-    # in the order of the request's URIs (measured), each URI's artifacts by id
+    # In the order of the request's URIs, each URI's artifacts by id.  The real engine's order
+    # is not defined: request order and id order were both seen (tests/mlmd_real).
     found = [a for uri in dict.fromkeys(request.uris)
              for a in sorted(store.artifacts_by_uri(uri), key=lambda a: a.id)]
     return _response("GetArtifactsByURI", artifacts=[wire.artifact_to_message(a) for a in found])
