@@ -1,9 +1,10 @@
-@data-plane @artifact-access @requires-multiuser @requires-gateway @requires-data-plane
+@data-plane @artifact-access @requires-multiuser @requires-gateway @requires-data-plane @requires-metadata
 Feature: The KFP UI server serves a run's artifacts and logs only to its namespace
   The UI server (ml-pipeline-ui) reads artifacts with its own, all-powerful object-store
   credentials, so it checks every download itself (KFP 2.17 and later): a namespace is
   required, the caller must be a viewer there, and the object must belong to that namespace.
-  Pod logs need a namespace the caller may view. Users reach it through the gateway.
+  Pod logs need a namespace the caller may view. Users reach it through the gateway; the object
+  key comes from where the KFP UI takes it, ML Metadata.
 
   Background: alice's finished run
     Given alice created an experiment "work" in alice
