@@ -26,8 +26,9 @@ class ConfigMap(ObjectStamp):
 
 
 @dataclass
-class Pod(ObjectStamp):
-    """A rendered Pod: ``body`` holds ``spec`` and ``status``."""
+class Rendered(ObjectStamp):
+    """An object the execution engine renders on read: ``body`` holds ``spec`` and
+    ``status``."""
 
     namespace: str
     name: str
@@ -36,14 +37,12 @@ class Pod(ObjectStamp):
     metadata_extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class Workflow(ObjectStamp):
-    """A rendered Argo Workflow: ``body`` holds ``spec`` and ``status``."""
+class Pod(Rendered):
+    """A rendered Pod."""
 
-    namespace: str
-    name: str
-    body: dict[str, Any] = field(default_factory=dict)
-    metadata_extra: dict[str, Any] = field(default_factory=dict)
+
+class Workflow(Rendered):
+    """A rendered Argo Workflow."""
 
 
 class WorkloadSource(Protocol):
