@@ -10,6 +10,8 @@ registers them as markers and the reports describe them with these texts.
 
 from __future__ import annotations
 
+from emulator.bugs import BUGS
+
 PROFILES = {
     "core": "Core multi-user isolation: experiments, runs, recurring runs and lists belong to a "
             "namespace; owners, strangers, anonymous callers and service accounts",
@@ -76,4 +78,10 @@ def markers() -> dict[str, str]:
     found = {name: f"profile: {text}" for name, text in PROFILES.items()}
     found.update({name: f"feature: {text}" for name, text in FEATURES.items()})
     found.update({REQUIRES + name: f"needs {text}" for name, text in REQUIREMENTS.items()})
+    found.update({bug.id: f"detects {bug.id}: {bug.title}" for bug in BUGS.values()})
     return found
+
+
+def bugs_of(tags: set[str] | list[str]) -> list[str]:
+    """The catalog bugs (``ISO-xxx``) a scenario with these tags detects."""
+    return sorted(tag for tag in tags if tag in BUGS)

@@ -55,6 +55,7 @@ from conformance.results import RunResult
 from conformance.target import TargetError
 from conformance.targets import TARGET_KINDS, Connection, open_target
 from conformance.world import World
+from emulator import bugs
 from emulator.config import EmulatorConfig
 from emulator.modes import Mode
 
@@ -67,6 +68,7 @@ _OURS = pytest.StashKey[bool]()
 _OUTCOMES = pytest.StashKey[dict[str, Outcome]]()
 _UNGUARDED = pytest.StashKey[frozenset[str]]()
 _SETTINGS = pytest.StashKey[dict[str, Any]]()
+_BUGS = pytest.StashKey[frozenset[str]]()
 _RECORDER = pytest.StashKey[Recorder]()
 _WRITTEN = pytest.StashKey[dict[str, Path]]()
 
@@ -89,6 +91,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="in-process emulator only: a deployment switch of EmulatorConfig, "
                          "e.g. artifact_credentials=per-namespace or "
                          "require_namespace_for_pipelines=true; repeatable")
+    group.addoption("--kfp-bug", action="append", default=None, metavar="ISO-xxx",
+                    help="in-process emulator only: switch this historical isolation bug on "
+                         "(`kfp-isolation bugs` lists them); repeatable.  A flag only, as "
+                         "--kfp-unguard")
+    group.addoption("--kfp-emulate-kfp", default=None, metavar="VERSION",
+                    choices=list(bugs.KFP_VERSIONS),
+                    help="in-process emulator only: install it as this KFP release was, with "
+                         "the catalog's bugs of that release switched on (and its settings)")
+    group.addoption("--kfp-detects", action="append", default=None, metavar="ISO-xxx",
+                    help="only the scenarios that detect this bug (tagged @ISO-xxx); "
+                         "repeatable")
     group.addoption("--kfp-keep-tenants", action="store_true", default=False,
                     help="leave the provisioned tenants on the target after the run")
     group.addoption("--kfp-profile", action="append", default=None, metavar="PROFILE",
@@ -110,6 +123,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if chosen:
         kept = [item for item in items
                 if chosen & set(profiles_of({m.name for m in item.iter_markers()}))]
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+    detects = {bugs.normalize(b) for b in config.getoption("kfp_detects") or ()}
+    if detects:
+        kept = [item for item in items if detects & {m.name for m in item.iter_markers()}]
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
     unguarded: frozenset[str] = config.stash.get(_UNGUARDED, frozenset())
@@ -138,6 +156,19 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--kfp-emulator-setting: {exc}") from None
     if config.stash[_SETTINGS] and _target_kind(config) != "inprocess":
         raise pytest.UsageError("--kfp-emulator-setting sets up the in-process emulator only")
+    try:
+        config.stash[_BUGS] = bugs.check(tuple(config.getoption("kfp_bug") or ()))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--kfp-bug: {exc}") from None
+    version = config.getoption("kfp_emulate_kfp")
+    if (config.stash[_BUGS] or version) and _target_kind(config) != "inprocess":
+        raise pytest.UsageError("--kfp-bug and --kfp-emulate-kfp switch the in-process "
+                                "emulator only (start `kfp-isolation serve --bug …` for a url "
+                                "target)")
+    if version:
+        release = bugs.emulate(version)
+        config.stash[_BUGS] |= release.switched
+        config.stash[_SETTINGS] = {**release.settings, **config.stash[_SETTINGS]}
 
 
 def _setting(config: pytest.Config, option: str, env: str, default: str | None) -> str | None:
@@ -159,8 +190,9 @@ def kfp_connection(pytestconfig: pytest.Config,
     mode = Mode(_setting(pytestconfig, "kfp_mode", ENV_MODE, Mode.FULL_INSIDE.value))
     unguarded = pytestconfig.stash[_UNGUARDED]
     settings = pytestconfig.stash[_SETTINGS]
-    config = EmulatorConfig(unguarded_operations=unguarded, **settings) \
-        if unguarded or settings else None
+    switched = pytestconfig.stash[_BUGS]
+    config = EmulatorConfig(unguarded_operations=unguarded, bugs=switched, **settings) \
+        if unguarded or settings or switched else None
     recorder = pytestconfig.stash[_RECORDER]
     recorder.configuration = _configuration(pytestconfig, kind)
     with contextlib.ExitStack() as stack:
@@ -192,6 +224,8 @@ def _configuration(config: pytest.Config, kind: str) -> dict[str, Any]:
         "profiles": list(config.getoption("kfp_profile") or []),
         "unguarded_operations": sorted(unguarded),
         "emulator_settings": _settings_of(config),
+        "bugs": sorted(config.stash.get(_BUGS, frozenset())),
+        "emulate_kfp": config.getoption("kfp_emulate_kfp") or "",
         "selection": {"keyword": config.getoption("keyword") or "",
                       "markers": config.getoption("markexpr") or ""},
     }

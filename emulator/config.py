@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from emulator.bugs import check as check_bugs
+
 MANIFEST_USERID_HEADER = "kubeflow-userid"
 # The values of EmulatorConfig.artifact_credentials (emulator.objectstore.models.
 # ArtifactCredentials).
@@ -50,6 +52,10 @@ class EmulatorConfig:
     # namespace).  Not in ENV_NAMES: no server reads it from its environment -- it is the
     # manifests' choice of object store and profile controller, not an API server flag.
     artifact_credentials: str = "shared"
+    # Historical isolation bugs switched back on (ids of emulator.bugs.BUGS, e.g. "ISO-005").
+    # Empty is the secure behaviour.  Not in ENV_NAMES, as unguarded_operations: no environment
+    # variable may weaken a deployment unseen.
+    bugs: frozenset[str] = frozenset()
 
     ENV_NAMES: ClassVar[dict[str, str]] = {
         "multiuser": "MULTIUSER",
@@ -63,6 +69,7 @@ class EmulatorConfig:
     }
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "bugs", check_bugs(self.bugs))
         if self.artifact_credentials not in ARTIFACT_CREDENTIALS:
             raise ValueError(f"artifact_credentials must be one of "
                              f"{', '.join(ARTIFACT_CREDENTIALS)}, not "
