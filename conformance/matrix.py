@@ -498,6 +498,13 @@ Feature: Every authorized operation of both API versions, for every identity kin
 """
 
 
+# The historical bugs (emulator.bugs) each operation's outline detects: switched on, the bug
+# turns rows of that outline to ``fail``.  Rendered as tags, so `--kfp-detects` and the CI proof
+# (conformance.bug_detection) find them.
+BUG_TAGS: dict[str, tuple[str, ...]] = {
+}
+
+
 def render_feature(order: Iterable[SwaggerOperation] | None = None) -> str:
     """The feature text; scenarios follow the swagger files' order when given."""
     probes = list(PROBES)
@@ -507,6 +514,9 @@ def render_feature(order: Iterable[SwaggerOperation] | None = None) -> str:
     lines = [HEADER]
     for item in probes:
         name = scenario_id(item)
+        tags = BUG_TAGS.get(item.operation_id, ())
+        if tags:
+            lines.append("  " + " ".join(f"@{tag}" for tag in tags))
         lines += [f"  Scenario Outline: {outline_name(item)}",
                   f"    # {item.method} {item.path} -> SAR {item.verb} {item.resource}"
                   f"{' (cluster-wide)' if item.cluster_wide else ''}",
