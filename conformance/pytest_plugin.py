@@ -167,8 +167,9 @@ def pytest_configure(config: pytest.Config) -> None:
                                 "target)")
     if version:
         release = bugs.emulate(version)
-        config.stash[_BUGS] |= release.switched
-        config.stash[_SETTINGS] = {**release.settings, **config.stash[_SETTINGS]}
+        config.stash[_BUGS] = config.stash[_BUGS] | release.switched
+        chosen: dict[str, Any] = config.stash[_SETTINGS]
+        config.stash[_SETTINGS] = {**release.settings, **chosen}
 
 
 def _setting(config: pytest.Config, option: str, env: str, default: str | None) -> str | None:
@@ -224,7 +225,7 @@ def _configuration(config: pytest.Config, kind: str) -> dict[str, Any]:
         "profiles": list(config.getoption("kfp_profile") or []),
         "unguarded_operations": sorted(unguarded),
         "emulator_settings": _settings_of(config),
-        "bugs": sorted(config.stash.get(_BUGS, frozenset())),
+        "bugs": sorted(config.stash[_BUGS]) if _BUGS in config.stash else [],
         "emulate_kfp": config.getoption("kfp_emulate_kfp") or "",
         "selection": {"keyword": config.getoption("keyword") or "",
                       "markers": config.getoption("markexpr") or ""},

@@ -53,7 +53,7 @@ Feature: Documented limitations of multi-user isolation
     Then the request succeeds
     And the listed pipelines are exactly "common"
 
-  @shared-metadata @requires-multiuser @requires-data-plane @requires-metadata
+  @shared-metadata @ISO-020 @requires-multiuser @requires-data-plane @requires-metadata
   Scenario: ML Metadata is shared: bob reads the artifacts and executions of alice's run
     ML Metadata (MLMD) keeps one store for every namespace, with no authorization of its own.
     Bob asks it the way the KFP UI does (gRPC-web, the run context named by the run's id), with
@@ -71,7 +71,7 @@ Feature: Documented limitations of multi-user isolation
     When bob asks ML Metadata for the executions of alice's run "r1"
     Then ML Metadata returns the executions of alice's run "r1" to bob
 
-  @shared-artifacts @requires-multiuser @requires-data-plane @requires-object-store
+  @shared-artifacts @ISO-021 @requires-multiuser @requires-data-plane @requires-object-store
   Scenario: The object store is shared: bob lists and reads the artifacts of alice's run
     Run artifacts go to one bucket, "mlpipeline", under a prefix per run. Bob uses the
     object-store credentials his own namespace holds. Per-namespace credentials limited to the
@@ -85,7 +85,7 @@ Feature: Documented limitations of multi-user isolation
     When bob reads the output artifact of alice's run "r1" from the "mlpipeline" bucket
     Then bob receives the content of the output artifact of alice's run "r1"
 
-  @shared-artifacts @requires-multiuser @requires-data-plane @requires-object-store
+  @shared-artifacts @ISO-021 @requires-multiuser @requires-data-plane @requires-object-store
   Scenario: The object store is shared: bob overwrites an artifact of alice's run
     Shared credentials can write too: a later step of alice's, or her cached result, reads what
     bob put there.

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from conformance.catalog import FEATURES, LIMITATION_TAG, PROFILES
+from conformance.catalog import FEATURES, LIMITATION_TAG, PROFILES, bugs_of
 from conformance.outcomes import Outcome
 from conformance.report.redaction import scrub, scrub_all
 from conformance.results import (
@@ -25,7 +25,9 @@ from conformance.results import (
     ScenarioResult,
     StepResult,
 )
+from conformance.vulnerabilities import BugFinding, findings
 from conformance.world import Exchange
+from emulator.bugs import BUGS
 
 TOOL_NAME = "kfp-isolation"
 # Outcomes that show the target has a feature: the scenario ran to a verdict on it.
@@ -91,7 +93,17 @@ def exchange_dict(exchange: Exchange) -> dict[str, Any]:
 
 def scenario_ref(scenario: ScenarioResult) -> dict[str, Any]:
     return {"id": scenario.id, "name": scrub(scenario.name), "feature": feature_of(scenario),
-            "file": scenario.feature_file, "line": scenario.line}
+            "file": scenario.feature_file, "line": scenario.line,
+            "bugs": bugs_of(scenario.tags)}
+
+
+def _bug(finding: BugFinding) -> dict[str, Any]:
+    bug = BUGS[finding.bug_id]
+    return {"id": bug.id, "title": bug.title, "verdict": finding.verdict.value,
+            "links": list(bug.links), "fixed": bug.fixed,
+            "scenarios": len(finding.scenarios),
+            "evidence": [{"id": s.id, "outcome": s.outcome.value, "message": reason(s)}
+                         for s in finding.evidence]}
 
 
 def _plain(value: Any) -> Any:
@@ -179,6 +191,7 @@ def to_document(run: RunResult) -> dict[str, Any]:
         "failures": [_failure(s) for s in run.scenarios if s.outcome in FAILED],
         "skipped": [{**scenario_ref(s), "outcome": s.outcome.value, "reason": reason(s)}
                     for s in run.scenarios if s.outcome in NOT_RUN],
+        "bugs": [_bug(finding) for finding in findings(run.scenarios)],
         "coverage": _coverage(run.coverage),
         "configuration": scrub_all(_plain(run.configuration)),
     }

@@ -43,6 +43,9 @@ code { font-size: .95em; }
 .o-fail, .r-failure { background: #ffebe9; color: #a40e26; font-weight: bold; }
 .o-error { background: #fff1e5; color: #953800; font-weight: bold; }
 .o-skipped, .o-not-supported { background: #eaeef2; color: #57606a; }
+.o-vulnerable { background: #ffebe9; color: #a40e26; font-weight: bold; }
+.o-not-vulnerable { background: #dafbe1; color: #116329; }
+.o-inconclusive { background: #eaeef2; color: #57606a; }
 .r-partial { background: #fff8c5; color: #7d4e00; }
 .o-limitation-present { background: #ddf4ff; color: #0550ae; }
 .o-limitation-lifted { background: #fbefff; color: #8250df; }
@@ -217,6 +220,16 @@ def _limitations(doc: dict[str, Any]) -> str:
                else "<p>No limitation scenario ran.</p>"))
 
 
+def _bugs(doc: dict[str, Any]) -> str:
+    if not doc["bugs"]:
+        return ""
+    rows = [[e(item["id"]), e(item["title"]), badge(item["verdict"]), e(item["fixed"]),
+             e(", ".join(x["id"].rsplit("::", 1)[-1] for x in item["evidence"]))]
+            for item in doc["bugs"]]
+    return ("<h2>Catalogued isolation bugs</h2>"
+            + _table(["bug", "title", "verdict", "fixed in", "evidence"], rows))
+
+
 def _skipped(doc: dict[str, Any]) -> str:
     rows = [[e(item["name"]), e(item["feature"]), badge(item["outcome"]), e(item["reason"])]
             for item in doc["skipped"]]
@@ -247,7 +260,7 @@ def to_html(run: RunResult) -> str:
     title = f"kfp-isolation conformance: {doc['target'].get('name', '?')}"
     body = "".join([
         f"<h1>{e(title)}</h1>", _header(doc), _profiles(doc), _matrix(doc), _failures(doc),
-        _limitations(doc), _skipped(doc), _all(run),
+        _limitations(doc), _bugs(doc), _skipped(doc), _all(run),
     ])
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
