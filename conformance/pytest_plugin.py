@@ -225,7 +225,7 @@ def _configuration(config: pytest.Config, kind: str) -> dict[str, Any]:
         "profiles": list(config.getoption("kfp_profile") or []),
         "unguarded_operations": sorted(unguarded),
         "emulator_settings": _settings_of(config),
-        "bugs": sorted(config.stash[_BUGS]) if _BUGS in config.stash else [],
+        "bugs": sorted(_bugs_of(config)),
         "emulate_kfp": config.getoption("kfp_emulate_kfp") or "",
         "selection": {"keyword": config.getoption("keyword") or "",
                       "markers": config.getoption("markexpr") or ""},
@@ -258,6 +258,11 @@ def emulator_settings(given: list[str] | None) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise ValueError(str(exc)) from None
     return found
+
+
+def _bugs_of(config: pytest.Config) -> frozenset[str]:
+    switched: frozenset[str] = config.stash.get(_BUGS, frozenset())
+    return switched
 
 
 def _settings_of(config: pytest.Config) -> dict[str, Any]:
