@@ -11,7 +11,9 @@ Options fall back to ``KFP_ISOLATION_TARGET``, ``KFP_ISOLATION_TARGET_FILE`` and
 ``KFP_ISOLATION_MODE``.  Nothing happens in a session that uses none of the fixtures: the
 target is opened and the cast provisioned on first use only.  Every scenario that ran a step of
 the :mod:`steps` vocabulary ends with one :class:`~conformance.outcomes.Outcome`, kept on its
-reports as ``kfp_outcome`` and counted in the terminal summary.
+reports as ``kfp_outcome`` and counted in the terminal summary.  A scenario that ends ``fail``
+leaves a repro bundle (:mod:`conformance.bundles`) in ``--kfp-bundle-dir``, by default
+``<report dir>/bundles``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import traceback
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from importlib import metadata
@@ -32,6 +35,7 @@ from kubernetes.client.exceptions import ApiException
 
 from conformance import cast as cast_module
 from conformance import matrix
+from conformance.bundles import BundleError, BundleWriter, Source
 from conformance.cast import ADMIN, Cast
 from conformance.catalog import (
     LIMITATION_TAG,
@@ -71,6 +75,8 @@ _SETTINGS = pytest.StashKey[dict[str, Any]]()
 _BUGS = pytest.StashKey[frozenset[str]]()
 _RECORDER = pytest.StashKey[Recorder]()
 _WRITTEN = pytest.StashKey[dict[str, Path]]()
+_BUNDLES = pytest.StashKey[BundleWriter | None]()
+BUNDLES_SUBDIR = "bundles"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -113,6 +119,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "stop the run): the sensitivity check needs one")
     group.addoption("--kfp-report-dir", default=None, metavar="DIR",
                     help="write report.yaml, report.html, junit.xml and cucumber.json here")
+    group.addoption("--kfp-bundle-dir", default=None, metavar="DIR",
+                    help="write a repro bundle per failing scenario here (default "
+                         f"<report dir>/{BUNDLES_SUBDIR} with --kfp-report-dir, else none)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -147,6 +156,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(recorder, "kfp-isolation-recorder")
     config.stash[_RECORDER] = recorder
     config.stash[_OUTCOMES] = recorder.outcomes
+    config.stash[_BUNDLES] = bundle_writer(config)
     config.stash[_UNGUARDED] = unguarded_operations(config)
     if config.stash[_UNGUARDED] and _target_kind(config) != "inprocess":
         raise pytest.UsageError("--kfp-unguard switches the in-process emulator only")
@@ -170,6 +180,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_BUGS] = config.stash[_BUGS] | release.switched
         chosen: dict[str, Any] = config.stash[_SETTINGS]
         config.stash[_SETTINGS] = {**release.settings, **chosen}
+
+
+def bundle_writer(config: pytest.Config) -> BundleWriter | None:
+    """Where this run's repro bundles go (None: it writes none)."""
+    folder = config.getoption("kfp_bundle_dir")
+    if folder is None and config.getoption("kfp_report_dir"):
+        folder = str(Path(config.getoption("kfp_report_dir")) / BUNDLES_SUBDIR)
+    if not folder or config.getoption("collectonly"):
+        return None
+    return BundleWriter(Path(folder))
 
 
 def _setting(config: pytest.Config, option: str, env: str, default: str | None) -> str | None:
@@ -321,9 +341,10 @@ def _short(exc: BaseException) -> str:
 
 
 @pytest.fixture
-def world(request: pytest.FixtureRequest, kfp_connection: Connection,
-          kfp_cast: Cast) -> Iterator[World]:
-    """One scenario's state; skips as ``not supported`` when the target lacks a feature."""
+def world(request: pytest.FixtureRequest, kfp_connection: Connection, kfp_cast: Cast,
+          kfp_login_users: dict[str, str]) -> Iterator[World]:
+    """One scenario's state; skips as ``not supported`` when the target lacks a feature.  A
+    scenario that failed leaves its repro bundle before its objects are cleaned up."""
     request.node.stash[_OURS] = True
     for marker in request.node.iter_markers():
         if marker.name.startswith(REQUIRES):
@@ -331,10 +352,39 @@ def world(request: pytest.FixtureRequest, kfp_connection: Connection,
             reason = missing(kfp_connection, requirement)
             if reason is not None:
                 raise NotSupported(f"needs {REQUIREMENTS[requirement]}: {reason}")
+    writer = request.config.stash.get(_BUNDLES, None)
+    since = writer.mark(kfp_connection) if writer is not None else 0
     scene = World(kfp_connection, kfp_cast)
     yield scene
-    request.config.stash[_RECORDER].note_exchanges(request.node, scene.exchanges)
+    recorder = request.config.stash[_RECORDER]
+    recorder.note_exchanges(request.node, scene.exchanges)
+    if writer is not None and \
+            request.config.stash[_OUTCOMES].get(request.node.nodeid) is Outcome.FAIL:
+        write_bundle(writer, request.node, kfp_connection, kfp_cast, since,
+                     kfp_login_users.values())
     scene.cleanup()
+
+
+def write_bundle(writer: BundleWriter, item: pytest.Item, connection: Connection, cast: Cast,
+                 since: int, passwords: Any) -> None:
+    """The failing scenario's bundle; a bundle that cannot be written never turns the
+    scenario into an error: the terminal summary says why it is missing."""
+    recorder = item.config.stash[_RECORDER]
+    scenario = recorder.result_of(item.nodeid)
+    source = recorder.source_of(item.nodeid)
+    if scenario is None or source is None:
+        writer.problems.append(f"{item.nodeid}: no scenario was recorded")
+        return
+    target = recorder.target or TargetInfo({}, "", "")
+    try:
+        writer.write(scenario=scenario, source=Source(*source), connection=connection,
+                     cast=cast, since=since, tool_version=tool_version(),
+                     target=target.description, kfp_version=target.kfp_version,
+                     configuration=recorder.configuration, passwords=passwords)
+    except (BundleError, OSError, requests.RequestException, TargetError) as exc:
+        writer.problems.append(f"{item.nodeid}: {exc}")
+    except Exception:  # a bug of the writer: say so, but keep the scenario's own outcome
+        writer.problems.append(f"{item.nodeid}: {traceback.format_exc(limit=3)}")
 
 
 def kfp_version(connection: Connection, cast: Cast) -> str:
@@ -401,6 +451,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if written:
         terminalreporter.write_line(f"kfp-isolation reports: "
                                     f"{', '.join(str(p) for p in written.values())}")
+    writer = config.stash.get(_BUNDLES, None)
+    if writer is not None and writer.written:
+        terminalreporter.write_line(f"kfp-isolation repro bundles: {len(writer.written)} in "
+                                    f"{writer.root}")
+    for problem in writer.problems if writer is not None else ():
+        terminalreporter.write_line(f"kfp-isolation: a repro bundle is incomplete or "
+                                    f"missing: {problem}")
     terminalreporter.write_sep("=", f"kfp-isolation: {summary}")
 
 
@@ -416,6 +473,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def run_result(config: pytest.Config) -> RunResult:
     """What this session found, for reports (``certify`` calls it after the run)."""
     return config.stash[_RECORDER].run_result(tool_version())
+
+
+def bundles_written(config: pytest.Config) -> list[Path]:
+    """The repro bundles this session wrote (``replay`` names its new one)."""
+    writer = config.stash.get(_BUNDLES, None)
+    return list(writer.written) if writer is not None else []
 
 
 def tool_version() -> str:

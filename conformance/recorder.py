@@ -38,6 +38,7 @@ class _Scene:
 
     feature: str = ""
     feature_file: str = ""
+    feature_path: str = ""  # the .feature file itself (a repro bundle reduces it)
     name: str = ""
     line: int = 0
     steps: list[StepResult] = field(default_factory=list)
@@ -78,6 +79,7 @@ class Recorder:
         scene = self._scene(request.node)
         scene.feature = feature.name
         scene.feature_file = Path(feature.filename).name
+        scene.feature_path = str(feature.filename)
         scene.name = scenario.name
         scene.line = scenario.line_number
         scene.pending = [(step.keyword, step.name) for step in scenario.steps]
@@ -145,18 +147,26 @@ class Recorder:
     # -- the result ----------------------------------------------------------------------------
 
     def scenario_results(self) -> list[ScenarioResult]:
-        results = []
-        for nodeid in self._order:
-            if nodeid not in self.outcomes:
-                continue  # not a scenario of the suite
-            scene = self._scenes[nodeid]
-            steps = scene.steps + [StepResult(k, t, "skipped") for k, t in scene.pending]
-            results.append(ScenarioResult(
-                id=nodeid, feature=scene.feature or "?", feature_file=scene.feature_file,
-                name=scene.name, line=scene.line, tags=self._tags.get(nodeid, []),
-                outcome=self.outcomes[nodeid], message=scene.message,
-                duration=scene.duration, steps=steps, exchanges=scene.exchanges))
-        return results
+        return [found for found in map(self.result_of, self._order) if found is not None]
+
+    def result_of(self, nodeid: str) -> ScenarioResult | None:
+        """One scenario as far as it got (None: not a scenario of the suite)."""
+        if nodeid not in self.outcomes:
+            return None
+        scene = self._scenes[nodeid]
+        steps = scene.steps + [StepResult(k, t, "skipped") for k, t in scene.pending]
+        return ScenarioResult(
+            id=nodeid, feature=scene.feature or "?", feature_file=scene.feature_file,
+            name=scene.name, line=scene.line, tags=self._tags.get(nodeid, []),
+            outcome=self.outcomes[nodeid], message=scene.message,
+            duration=scene.duration, steps=steps, exchanges=scene.exchanges)
+
+    def source_of(self, nodeid: str) -> tuple[str, int, dict[str, str]] | None:
+        """Where a scenario is written: feature file, the scenario's line, its example row."""
+        scene = self._scenes.get(nodeid)
+        if scene is None or not scene.feature_path:
+            return None
+        return scene.feature_path, scene.line, dict(scene.example)
 
     def coverage(self) -> Coverage:
         """The matrix as the report shows it: every operation, every identity kind."""
