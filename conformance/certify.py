@@ -27,6 +27,7 @@ from conformance.pytest_plugin import emulator_settings
 from conformance.report.redaction import scrub
 from conformance.results import RunResult
 from conformance.targets import TARGET_KINDS
+from emulator import bugs
 from emulator.modes import Mode
 
 CONFIG_API_VERSION = "kfp-isolation/v1"
@@ -57,6 +58,12 @@ class Settings:
     # Deployment switches of the in-process emulator (NAME=VALUE, see
     # conformance.pytest_plugin.EMULATOR_SETTINGS): certify it installed like that.
     emulator_settings: tuple[str, ...] = ()
+    # Historical isolation bugs switched on in the in-process emulator (emulator.bugs), one by
+    # one or as a KFP release had them: certify a reproduction, never a deployment.
+    bugs: tuple[str, ...] = ()
+    emulate_kfp: str = ""
+    # Only the scenarios that detect these bugs (their @ISO-xxx tags): `reproduce`.
+    detects: tuple[str, ...] = ()
 
     # config file key / environment variable (after the prefix) of each field
     NAMES = {"target": ("target", "TARGET"), "target_file": ("targetFile", "TARGET_FILE"),
@@ -81,6 +88,15 @@ class Settings:
             emulator_settings(list(self.emulator_settings))
         except ValueError as exc:
             raise ConfigError(f"--emulator-setting: {exc}") from None
+        if (self.bugs or self.emulate_kfp) and self.target != "inprocess":
+            raise ConfigError("--bug and --emulate-kfp switch the in-process emulator only "
+                              "(serve one with `kfp-isolation serve --bug …` for a url target)")
+        try:
+            bugs.check(self.bugs)
+            if self.emulate_kfp:
+                bugs.emulate(self.emulate_kfp)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         for kind, names, known in (("profile", self.profiles, PROFILES),
                                    ("feature", self.features, FEATURES)):
             unknown = [n for n in names if n not in known]
@@ -99,6 +115,12 @@ class Settings:
             args += ["--kfp-unguard", operation]
         for setting in self.emulator_settings:
             args += ["--kfp-emulator-setting", setting]
+        for bug_id in self.bugs:
+            args += ["--kfp-bug", bug_id]
+        if self.emulate_kfp:
+            args += ["--kfp-emulate-kfp", self.emulate_kfp]
+        for bug_id in self.detects:
+            args += ["--kfp-detects", bug_id]
         if self.keep_tenants:
             args.append("--kfp-keep-tenants")
         for profile in self.profiles:
@@ -165,6 +187,7 @@ class Progress:
     """One line per feature as it completes, then the summary table (a pytest plugin)."""
 
     out: TextIO
+    label: str = "certify"  # the command, in the first line
     counts: dict[str, Counter[str]] = field(default_factory=dict)
     current: str = ""
     started: float = field(default_factory=time.monotonic)
@@ -175,7 +198,7 @@ class Progress:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.total = len(session.items)
-        self.out.write(f"kfp-isolation certify: {self.total} scenarios\n")
+        self.out.write(f"kfp-isolation {self.label}: {self.total} scenarios\n")
         self.out.flush()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -340,9 +363,24 @@ def add_parser(sub: Any) -> None:
                              "artifact_credentials=per-namespace, "
                              "require_namespace_for_pipelines=true, shared_read=true, "
                              "default_runner_service_account=NAME")
+    add_bug_arguments(parser)
     parser.add_argument("--dry-run", action="store_true",
                         help="list what would run; touch no target")
     parser.set_defaults(func=cmd_certify)
+
+
+def add_bug_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--bug`` and ``--emulate-kfp``, shared by the commands that run the in-process emulator
+    (certify, reproduce, replay)."""
+    parser.add_argument("--bug", dest="bugs", action="append", default=None,
+                        metavar="ISO-xxx",
+                        help="in-process emulator only: switch this historical isolation bug "
+                             "on (repeatable; `kfp-isolation bugs` lists them)")
+    parser.add_argument("--emulate-kfp", default=None, metavar="VERSION",
+                        choices=list(bugs.KFP_VERSIONS),
+                        help="in-process emulator only: the bugs (and object-store "
+                             "credentials) of this KFP release: "
+                             + ", ".join(bugs.KFP_VERSIONS))
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
@@ -354,7 +392,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
             features=tuple(args.features) if args.features else None,
             keep_tenants=args.keep_tenants,
             unguarded=tuple(args.unguard) if args.unguard else None,
-            emulator_settings=tuple(args.emulator_setting) if args.emulator_setting else None)
+            emulator_settings=tuple(args.emulator_setting) if args.emulator_setting else None,
+            bugs=tuple(args.bugs) if args.bugs else None, emulate_kfp=args.emulate_kfp)
     except ConfigError as exc:
         print(f"kfp-isolation certify: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -1,4 +1,5 @@
-"""``kfp-isolation``: serve the emulator, certify a deployment, validate a report."""
+"""``kfp-isolation``: serve the emulator, certify a deployment, reproduce a catalogued bug,
+list the bugs, validate a report."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 
 import yaml
 
-from conformance import certify
+from conformance import bug_list, certify, replay, reproduce
 from conformance.report import validate_report
 from conformance.targets import describe_emulator
+from emulator import bugs
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
 from emulator.core import DEFAULT_PASSWORD, Emulator, ProfileSpec
@@ -102,6 +104,12 @@ def build_emulator(args: argparse.Namespace) -> tuple[Emulator, Setup]:
     config_values = dict(setup.config)
     if args.single_user:
         config_values["multiuser"] = False
+    if args.emulate_kfp:  # the release's settings, unless the setup file chose its own
+        release = bugs.emulate(args.emulate_kfp)
+        config_values = {**release.settings, **config_values,
+                         "bugs": set(config_values.get("bugs") or ()) | release.switched}
+    if args.bugs:
+        config_values["bugs"] = set(config_values.get("bugs") or ()) | set(args.bugs)
     if args.artifact_credentials:
         config_values["artifact_credentials"] = args.artifact_credentials
     known = set(EmulatorConfig.__dataclass_fields__)
@@ -140,6 +148,9 @@ def connection_banner(server: EmulatorServer, setup: Setup, kubeconfig: Path | N
         f"  controls:  {server.url}/_emulator",
         "",
     ]
+    if emulator.config.bugs:
+        lines[1:1] = [f"  HISTORICAL BUGS ON (not a secure KFP): "
+                      f"{', '.join(sorted(emulator.config.bugs))} ({emulator.config.tag_name})"]
     if mode.multiuser:
         with emulator.kfp.state.lock:
             owners = sorted((name, p.owner) for name, p in emulator.cluster.profiles.items())
@@ -201,6 +212,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"kfp-isolation: {exc}", file=sys.stderr)
         return 2
     print(connection_banner(server, setup, kubeconfig), flush=True)
+    if args.emulate_kfp:
+        release = bugs.emulate(args.emulate_kfp)
+        print(f"KFP {release.version} also had "
+              f"{', '.join(release.not_expressible) or 'nothing else'} in the catalog, which "
+              "the emulator cannot express; "
+              + ", ".join(sorted(b for b in release.bugs if bugs.BUGS[b].expressible ==
+                                 "limitation")) + " are limitations it shows by default",
+              flush=True)
     server.run_forever()
     return 0
 
@@ -225,6 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--artifact-credentials", choices=["shared", "per-namespace"],
                        help="object-store credentials of profile namespaces: the root pair "
                             "(KFP <= 2.14, default) or one user per namespace (KFP >= 2.15)")
+    serve.add_argument("--bug", dest="bugs", action="append", default=None, metavar="ISO-xxx",
+                       help="switch this historical isolation bug on (repeatable; "
+                            "`kfp-isolation bugs` lists them)")
+    serve.add_argument("--emulate-kfp", default=None, metavar="VERSION",
+                       choices=list(bugs.KFP_VERSIONS),
+                       help="behave as this KFP release did: its catalogued bugs and object-store "
+                            "credentials (" + ", ".join(bugs.KFP_VERSIONS) + ")")
     serve.add_argument("--mode", choices=[m.value for m in Mode],
                        help="deployment and way in (default full-inside, or standalone-inside "
                             "with --single-user)")
@@ -241,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("-v", "--verbose", action="store_true")
     serve.set_defaults(func=cmd_serve)
     certify.add_parser(sub)
+    reproduce.add_parser(sub)
+    replay.add_parser(sub)
+    bug_list.add_parser(sub)
     validate = sub.add_parser("validate-report",
                               help="check a report.yaml against the report's JSON Schema")
     validate.add_argument("report", type=Path)

@@ -133,7 +133,7 @@ _ENTRIES = (
         "0.5.1", (f"{_KFP}/issues/3294", f"{_KFP}/pull/3639"), "no",
         "the emulator serves no TensorBoard endpoints (and the bug predates multi-user GA)"),
     Bug("ISO-020", "ML Metadata shared and unauthenticated (GHSA-j53r-x5f5-j4hr)",
-        "ML Metadata", "all (2.18.1's fix reverted in 2.18.2)", "open",
+        "ML Metadata", "all releases", "not fixed (2.18.1 blocked it, 2.18.2 reverted that)",
         (f"{_KFP}/issues/4790",), "limitation",
         "a documented limitation, present by default: ML Metadata answers every caller"),
     Bug("ISO-021", "Root object-store credentials in every profile namespace (shared MinIO)",
