@@ -1,14 +1,25 @@
 """Export and import the whole emulator state as JSON (a portable reproduction of a scenario).
 
-The token signing key is deliberately not exported: tokens are credentials, and a snapshot is
-meant to be attached to bug reports.  Tokens must be minted again after an import.
+Format 3 holds the control plane (cluster objects, KFP's records) and the data plane a tenant
+can read: ``workloads`` (the execution engine's workflow records, their pods and the pods' log
+text), ``objects`` (the object store's buckets, every object's bytes, the per-namespace IAM
+users) and ``metadata`` (the ML Metadata store).  Format 2 (no data plane) still imports: the
+data plane is then empty, and the IAM users are read back from the namespaces' Secrets.
+
+The token signing key and the gateway's login sessions are deliberately not exported: tokens
+are credentials, and a snapshot is meant to be attached to bug reports.  Tokens must be minted
+again after an import.  Secrets are exported with their data, and so are the IAM users' keys
+(the same keys those Secrets hold).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from emulator.execution.engine import ExecutionEngine
 from emulator.kfp.models import (
     Experiment,
     Pipeline,
@@ -23,10 +34,15 @@ from emulator.kfp.models import (
     Trigger,
 )
 from emulator.kfp.server import KfpApiServer
-from emulator.kube.cluster import Cluster, ClusterError
+from emulator.kube.cluster import Cluster, ClusterError, Secret
 from emulator.kube.manifests import BY_KIND, from_manifest, to_manifest
+from emulator.mlmd.store import MetadataStore
+from emulator.objectstore.models import ROOT_ACCESS_KEY, ObjectStore
+from emulator.objectstore.provisioning import SECRET_NAME, secret_credentials
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+# Formats import_state reads (2: without the data plane).
+READABLE_FORMATS = (2, 3)
 
 
 class SnapshotError(ValueError):
@@ -45,7 +61,29 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def export_state(cluster: Cluster, kfp: KfpApiServer, now: float) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DataPlane:
+    """The emulator's parts beside the API server and the cluster (None: not attached)."""
+
+    engine: ExecutionEngine | None = None
+    object_store: ObjectStore | None = None
+    metadata: MetadataStore | None = None
+
+
+def data_plane(kfp: KfpApiServer) -> DataPlane:
+    """Found from the execution engine attached to ``kfp`` (it knows its emulator)."""
+    engine = kfp.state.executor
+    if not isinstance(engine, ExecutionEngine):
+        return DataPlane()
+    emulator = engine.emulator
+    return DataPlane(engine, getattr(emulator, "object_store", None),
+                     getattr(emulator, "metadata", None))
+
+
+def export_state(cluster: Cluster, kfp: KfpApiServer, now: float,
+                 plane: DataPlane | None = None) -> dict[str, Any]:
+    """Everything as plain JSON, in time linear in the state's size."""
+    plane = plane or data_plane(kfp)
     state = kfp.state
     with state.lock:
         return {
@@ -64,6 +102,11 @@ def export_state(cluster: Cluster, kfp: KfpApiServer, now: float) -> dict[str, A
                 "pipeline_versions": [_plain(v) for v in state.versions.by_id.values()],
                 "default_experiment_id": state.default_experiment_id,
             },
+            "workloads": (plane.engine.export_workloads() if plane.engine is not None
+                          else {"workflows": []}),
+            "objects": (plane.object_store.export() if plane.object_store is not None
+                        else {"buckets": [], "users": []}),
+            "metadata": plane.metadata.export() if plane.metadata is not None else {},
         }
 
 
@@ -83,10 +126,13 @@ def cluster_objects(cluster: Cluster) -> list[Any]:
     ]
 
 
-def import_state(cluster: Cluster, kfp: KfpApiServer, data: Any) -> float:
+def import_state(cluster: Cluster, kfp: KfpApiServer, data: Any,
+                 plane: DataPlane | None = None) -> float:
     """Replace everything with ``data``; returns the snapshot's clock. All-or-nothing."""
-    if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
-        raise SnapshotError(f"not a kfp-isolation snapshot of format {FORMAT_VERSION}")
+    if not isinstance(data, dict) or data.get("format") not in READABLE_FORMATS:
+        raise SnapshotError(f"not a kfp-isolation snapshot of format {FORMAT_VERSION} "
+                            f"(or {READABLE_FORMATS[0]})")
+    plane = plane or data_plane(kfp)
     try:
         # Read everything before anything changes: a bad entry leaves the state untouched.
         built = _build(data)
@@ -94,6 +140,7 @@ def import_state(cluster: Cluster, kfp: KfpApiServer, data: Any) -> float:
                    for entry in data["cluster"]["objects"]]
         resource_version = int(data["cluster"].get("resource_version", 0))
         clock = float(data.get("clock", 0.0))
+        installs = _data_plane_installs(data, plane, built, objects)
     except (KeyError, TypeError, ValueError, AttributeError, ClusterError) as exc:
         raise SnapshotError(f"malformed snapshot: {exc!r}") from None
     state = kfp.state
@@ -108,7 +155,41 @@ def import_state(cluster: Cluster, kfp: KfpApiServer, data: Any) -> float:
         for version in built["versions"]:
             state.versions.add(version)
         state.default_experiment_id = built["default_experiment_id"]
+        for install in installs:
+            install()
     return clock
+
+
+def _data_plane_installs(data: dict[str, Any], plane: DataPlane, built: dict[str, Any],
+                         objects: list[Any]) -> list[Callable[[], None]]:
+    """The calls that put the snapshot's data plane in place (read and checked now).  A format 2
+    snapshot has none: the stores are emptied, and the IAM users come from the Secrets."""
+    installs: list[Callable[[], None]] = []
+    current = data["format"] == FORMAT_VERSION
+    if plane.engine is not None and current:
+        runs = {run.id: run for run in built["runs"]}
+        installs.append(plane.engine.workloads_restorer(data["workloads"], runs))
+    if plane.object_store is not None:
+        stored = data["objects"] if current else {"buckets": [],
+                                                  "users": _users_of_secrets(objects)}
+        installs.append(plane.object_store.restorer(stored))
+    if plane.metadata is not None:
+        installs.append(plane.metadata.restorer(data["metadata"]) if current
+                        else plane.metadata.clear)
+    return installs
+
+
+def _users_of_secrets(objects: list[Any]) -> list[dict[str, str]]:
+    """Per-namespace IAM users as the profile controller left them in each namespace's
+    ``mlpipeline-minio-artifact`` (none where it holds the shared root pair)."""
+    users = []
+    for obj in objects:
+        if isinstance(obj, Secret) and obj.name == SECRET_NAME:
+            access_key, secret_key = secret_credentials(obj)
+            if access_key and access_key != ROOT_ACCESS_KEY:
+                users.append({"namespace": obj.namespace, "username": obj.namespace,
+                              "access_key": access_key, "secret_key": secret_key})
+    return users
 
 
 def resume_timers(kfp: KfpApiServer) -> None:

@@ -17,13 +17,14 @@ Choices, where the real system has timing the emulator does not:
 
 from __future__ import annotations
 
+import json
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from emulator.clock import rfc3339
-from emulator.execution import platform, recording
+from emulator.execution import export, platform, recording
 from emulator.execution.admission import service_account_refusal
 from emulator.execution.records import FINAL_PHASES, RunExecution, TaskRun
 from emulator.execution.spec import V2_EXECUTOR_TEMPLATE, PipelineGraph, graph_of_source
@@ -310,6 +311,51 @@ class ExecutionEngine:
     def drop_namespace(self, namespace: str) -> None:
         for record in self._in(namespace):
             self._forget(record)
+
+    # -- snapshot (emulator/snapshot.py) ---------------------------------------------------------
+
+    def export_workloads(self) -> dict[str, Any]:
+        """Every run's workflow record with its pods (and their log text), in creation order."""
+        def log_of(record: RunExecution) -> Callable[[TaskRun], str]:
+            return lambda task: self._log(record, task)
+        return {"workflows": [export.record_json(r, log_of(r)) for r in self._runs.values()]}
+
+    def workloads_restorer(self, data: Any, runs: Mapping[str, Run]) -> Callable[[], None]:
+        """Read an :meth:`export_workloads` whose runs are ``runs`` (by id; ``ValueError``,
+        ``KeyError`` or ``TypeError`` when malformed); the returned call replaces the engine's
+        records with it.  Task graphs are read again from the runs' specs, once per spec."""
+        graphs: dict[str, PipelineGraph] = {}
+        records: list[RunExecution] = []
+        seen: set[tuple[str, str]] = set()
+        for entry in data["workflows"]:
+            run = runs.get(entry["run_id"])
+            if run is None:
+                raise ValueError(f"workflow {entry.get('workflow_name')!r} of unknown run "
+                                 f"{entry['run_id']!r}")
+            source = run.source
+            key = json.dumps([source.pipeline_spec, source.platform_spec,
+                              source.workflow_manifest, source.pipeline_manifest],
+                             sort_keys=True, default=str)
+            graph = graphs.get(key)
+            if graph is None:
+                graph = graphs[key] = graph_of_source(source)
+            record = export.record_from_json(entry, graph)
+            where = (record.namespace, record.workflow_name)
+            if where in seen:
+                raise ValueError(f"workflow {where} listed twice")
+            seen.add(where)
+            records.append(record)
+        if len({r.run_id for r in records}) != len(records):
+            raise ValueError("a run has two workflows")
+
+        def install() -> None:
+            self.clear()
+            for record in records:
+                self._runs[record.run_id] = record
+                self._workflows.setdefault(record.namespace, {})[
+                    record.workflow_name] = record.run_id
+            ChangeCounter.tick()
+        return install
 
     # -- building ---------------------------------------------------------------------------------
 

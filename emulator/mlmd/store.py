@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from emulator.mlmd.models import (
+    ARTIFACT_STATES,
     EVENT_TYPES,
     EXECUTION_STATES,
+    PROPERTY_TYPES,
     Artifact,
     Context,
     Event,
@@ -42,7 +44,7 @@ from emulator.mlmd.models import (
     TypeKind,
     property_type,
 )
-from emulator.mlmd.status import already_exists, invalid, not_found
+from emulator.mlmd.status import MlmdError, already_exists, invalid, not_found
 
 # MLMD's type table starts with nine hidden system types (mlmd.Dataset ... mlmd.Deploy), so
 # the first type a client registers gets id 10 (measured).
@@ -126,6 +128,97 @@ class MetadataStore:
 
     def _ms(self) -> int:
         return int(self._now() * 1000)
+
+    # -- snapshot (emulator/snapshot.py) -----------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """Every record, the links and the id counters as plain JSON (the indexes are derived
+        from them on restore), in table (id) order."""
+        t = self._t
+
+        def links(index: Multi) -> list[list[int]]:
+            return [[node, other] for node in index for other in _values(index, node)]
+
+        return {
+            "next_type_id": t.next_type_id,
+            "next_ids": {kind.value: value for kind, value in t.next_ids.items()},
+            "types": [_type_json(x) for x in t.types.values()],
+            "artifacts": [_node_json(n) for n in t.artifacts.values()],
+            "executions": [_node_json(n) for n in t.executions.values()],
+            "contexts": [_node_json(n) for n in t.contexts.values()],
+            "events": [{"artifact_id": e.artifact_id, "execution_id": e.execution_id,
+                        "type": e.kind, "path": list(e.path), "time_ms": e.time_ms}
+                       for e in t.events],
+            "attributions": links(t.artifact_contexts),
+            "associations": links(t.execution_contexts),
+        }
+
+    def restorer(self, data: Any) -> Callable[[], None]:
+        """Read an :meth:`export` into new tables, checked as MLMD checks writes (a malformed
+        one raises ``ValueError``, ``KeyError`` or ``TypeError``); the returned call installs
+        them, so a snapshot import can read everything before it changes anything."""
+        fresh = MetadataStore(self._now)
+        try:
+            fresh._load(data)
+        except MlmdError as error:
+            raise ValueError(f"metadata: {error.message}") from None
+
+        def install() -> None:
+            self.clear()
+            self._t = fresh._t
+        return install
+
+    def _load(self, data: dict[str, Any]) -> None:
+        t = self._t
+        for entry in sorted(data["types"], key=lambda e: int(e["id"])):
+            node_type = NodeType(
+                id=_positive(entry["id"]), kind=TypeKind(entry["kind"]), name=_text(entry["name"]),
+                properties={_text(k): _choice(v, PROPERTY_TYPES)
+                            for k, v in dict(entry.get("properties") or {}).items()},
+                version=_optional_text(entry.get("version")),
+                description=_optional_text(entry.get("description")),
+                external_id=_optional_text(entry.get("external_id")))
+            key = (node_type.kind, node_type.name, node_type.version)
+            if not node_type.name or node_type.id in t.types or key in t.type_ids:
+                raise ValueError(f"metadata: duplicate or unnamed type {entry!r}")
+            t.types[node_type.id] = node_type
+            t.type_ids[key] = node_type.id
+        for kind, node_class in ((TypeKind.ARTIFACT, Artifact), (TypeKind.EXECUTION, Execution),
+                                 (TypeKind.CONTEXT, Context)):
+            table: dict[int, Any] = getattr(t, _TABLE_OF[kind])
+            for entry in sorted(data[_TABLE_OF[kind]], key=lambda e: int(e["id"])):
+                node = _node_from(node_class, entry)
+                of_type = self.type_by_id(kind, node.type_id)
+                if of_type is None or node.id in table:
+                    raise ValueError(f"metadata: {kind.value} {node.id}: unknown type or id "
+                                     "used twice")
+                node.type_name = of_type.name
+                self._check_properties(of_type, node)
+                self._check_unique(kind, node)
+                if kind is TypeKind.CONTEXT and not node.name:
+                    raise ValueError(f"metadata: context {node.id} has no name")
+                table[node.id] = node
+                self._index(kind, node)
+                if kind is TypeKind.CONTEXT:
+                    self._add(t.contexts_of_type, node.type_id, node.id)
+        for artifact_id, context_id in data["attributions"]:
+            self.attribute(_positive(artifact_id), _positive(context_id))
+        for execution_id, context_id in data["associations"]:
+            self.associate(_positive(execution_id), _positive(context_id))
+        for entry in data["events"]:
+            path = tuple(_step(s) for s in entry.get("path") or ())
+            self.add_event(Event(artifact_id=_positive(entry["artifact_id"]),
+                                 execution_id=_positive(entry["execution_id"]),
+                                 kind=_text(entry["type"]), path=path,
+                                 time_ms=_count(entry.get("time_ms", 0))))
+        # The counters never go back below an id in use (a hand-edited snapshot).
+        t.next_type_id = max([_positive(data.get("next_type_id", FIRST_TYPE_ID)),
+                              *(i + 1 for i in t.types)])
+        next_ids = dict(data.get("next_ids") or {})
+        for kind in TypeKind:
+            table = getattr(t, _TABLE_OF[kind])
+            t.next_ids[kind] = max([_positive(next_ids.get(kind.value, 1)),
+                                    *(i + 1 for i in table)])
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -536,6 +629,89 @@ def _undo(entry: tuple[Any, ...]) -> None:
     else:  # "attr"
         _, owner, name, old = entry
         setattr(owner, name, old)
+
+
+# -- snapshot helpers ----------------------------------------------------------------------------
+
+
+def _type_json(node_type: NodeType) -> dict[str, Any]:
+    return {"id": node_type.id, "kind": node_type.kind.value, "name": node_type.name,
+            "properties": dict(node_type.properties), "version": node_type.version,
+            "description": node_type.description, "external_id": node_type.external_id}
+
+
+def _node_json(node: Node) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": node.id, "type_id": node.type_id, "type": node.type_name,
+                           "name": node.name, "external_id": node.external_id}
+    if isinstance(node, Artifact):
+        out["uri"], out["state"] = node.uri, node.state
+    elif isinstance(node, Execution):
+        out["state"] = node.state
+    out["properties"] = _copied(node.properties)
+    out["custom_properties"] = _copied(node.custom_properties)
+    out["create_time_ms"], out["update_time_ms"] = node.create_time_ms, node.update_time_ms
+    return out
+
+
+def _node_from(node_class: type[N], entry: dict[str, Any]) -> N:
+    fields: dict[str, Any] = {
+        "id": _positive(entry["id"]), "type_id": _positive(entry["type_id"]),
+        "name": _optional_text(entry.get("name")),
+        "external_id": _optional_text(entry.get("external_id")),
+        "properties": _properties(entry.get("properties")),
+        "custom_properties": _properties(entry.get("custom_properties")),
+        "create_time_ms": _count(entry.get("create_time_ms", 0)),
+        "update_time_ms": _count(entry.get("update_time_ms", 0))}
+    if node_class is Artifact:
+        fields["uri"] = _optional_text(entry.get("uri"))
+        state = entry.get("state")
+        fields["state"] = None if state is None else _choice(state, ARTIFACT_STATES)
+    elif node_class is Execution:
+        state = entry.get("state")
+        fields["state"] = None if state is None else _choice(state, EXECUTION_STATES)
+    return node_class(**fields)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _count(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise TypeError(f"expected a count, got {value!r}")
+    return value
+
+
+def _positive(value: Any) -> int:
+    if _count(value) == 0:
+        raise ValueError("expected an id (> 0), got 0")
+    return int(value)
+
+
+def _choice(value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"expected one of {allowed}, got {value!r}")
+    return str(value)
+
+
+def _step(value: Any) -> PathStep:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(f"an event path step is an index or a key, not {value!r}")
+    return value
+
+
+def _properties(value: Any) -> Properties:
+    properties = dict(value or {})
+    for name, item in properties.items():
+        if not isinstance(name, str) or not isinstance(item, (int, float, str, bool, dict)):
+            raise TypeError(f"property {name!r}: unsupported value {item!r}")
+    return _copied(properties)
 
 
 def _by_id(table: dict[int, N], ids: Iterable[int]) -> list[N]:

@@ -12,13 +12,15 @@ deployment (docs/upstream/kfp-data-plane.md section 2.3):
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import secrets
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 DEFAULT_BUCKET = "mlpipeline"
 # The API server's ObjectStoreConfig and the MinIO manifests' defaults.
@@ -236,3 +238,89 @@ class ObjectStore:
 
     def namespace_users(self) -> dict[str, Credential]:
         return dict(self._users)
+
+    # -- snapshot (emulator/snapshot.py) ---------------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """Buckets with every object's bytes (a generated one rendered: a restored object is
+        plain data with the same bytes, size and ETag) and the IAM users with their keys, which
+        the namespaces' Secrets hold too."""
+        return {
+            "buckets": [{"name": b.name, "created_at": b.created_at,
+                         "objects": [_object_json(o) for o in b.objects.values()]}
+                        for b in self.buckets.values()],
+            "users": [{"namespace": namespace, "username": user.username,
+                       "access_key": user.access_key, "secret_key": user.secret_key}
+                      for namespace, user in self._users.items()],
+        }
+
+    def restorer(self, data: Any) -> Callable[[], None]:
+        """Read an :meth:`export` (``ValueError``/``KeyError``/``TypeError`` when malformed);
+        the returned call replaces the store's buckets and users with it.  ``mlpipeline``
+        exists afterwards whatever the snapshot says."""
+        buckets: dict[str, Bucket] = {}
+        for entry in data["buckets"]:
+            name = _text(entry["name"])
+            if not name or name in buckets:
+                raise ValueError(f"bucket {name!r} is unnamed or listed twice")
+            bucket = Bucket(name, _number(entry.get("created_at", 0.0)))
+            for item in entry["objects"]:
+                stored = _object_from(name, item)
+                if not stored.key or len(stored.key.encode()) > MAX_KEY_BYTES:
+                    raise ValueError(f"object key must be 1 to {MAX_KEY_BYTES} bytes")
+                bucket.objects[stored.key] = stored
+            buckets[name] = bucket
+        users = {}
+        for entry in data.get("users", []):
+            namespace = _text(entry["namespace"])
+            users[namespace] = Credential(_text(entry["access_key"]),
+                                          _text(entry["secret_key"]),
+                                          _text(entry.get("username", namespace)),
+                                          namespace=namespace)
+
+        def install() -> None:
+            self.clear()
+            self.buckets.update(buckets)
+            self._users = users
+        return install
+
+
+def _object_json(stored: StoredObject) -> dict[str, Any]:
+    """Text content as text (readable in a bug report), anything else as base64."""
+    data = stored.data
+    out: dict[str, Any] = {"key": stored.key, "size": len(data),
+                           "etag": stored._etag or hashlib.md5(data,
+                                                               usedforsecurity=False).hexdigest(),
+                           "content_type": stored.content_type,
+                           "last_modified": stored.last_modified}
+    try:
+        out["text"] = data.decode("utf-8")
+    except UnicodeDecodeError:
+        out["base64"] = base64.b64encode(data).decode("ascii")
+    return out
+
+
+def _object_from(bucket: str, entry: dict[str, Any]) -> StoredObject:
+    if "text" in entry:
+        data = _text(entry["text"]).encode("utf-8")
+    else:
+        try:
+            data = base64.b64decode(_text(entry["base64"]), validate=True)
+        except binascii.Error:
+            raise ValueError(f"object {entry.get('key')!r}: content is not base64") from None
+    return StoredObject(bucket, _text(entry["key"]), data,
+                        _text(entry.get("content_type", "application/octet-stream")),
+                        _number(entry.get("last_modified", 0.0)),
+                        hashlib.md5(data, usedforsecurity=False).hexdigest())
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected a number, got {value!r}")
+    return float(value)

@@ -80,6 +80,8 @@ def test_export_import_round_trip_restores_objects_and_progress() -> None:
     run = emu.kfp.runs.create(ALICE, RunRequest("r", exp.id, PipelineSource(pipeline_spec=SPEC)))
     emu.cluster.add_contributor("alice", "carol@example.com", "edit")
     snapshot = json.loads(json.dumps(emu.export_state()))
+    assert snapshot["format"] == 3
+    assert {"workloads", "objects", "metadata"} <= set(snapshot)
 
     other = Emulator(EmulatorConfig(), clock=Clock(START))
     other.import_state(snapshot)
@@ -110,7 +112,8 @@ def test_malformed_snapshots_are_rejected_without_touching_state() -> None:
         return data
 
     bad_snapshots = [
-        {}, [], {"format": 1}, {**good, "format": 1},
+        {}, [], {"format": 1}, {**good, "format": 1}, {**good, "format": 4},
+        {k: v for k, v in good.items() if k != "metadata"},
         spoiled(lambda d: d["cluster"].update(resource_version="abc")),
         spoiled(lambda d: d["cluster"]["objects"].append({"kind": "Pod"})),
         spoiled(lambda d: d["cluster"]["objects"][0].update(metadata={})),
@@ -122,6 +125,21 @@ def test_malformed_snapshots_are_rejected_without_touching_state() -> None:
             emu.import_state(bad)
         assert emu.kfp.state.experiments.get(exp.id) is not None
         assert json.dumps(emu.export_state(), sort_keys=True) == before
+
+
+def test_a_format_2_snapshot_still_imports_without_a_data_plane() -> None:
+    emu = _emulator()
+    exp = emu.kfp.experiments.create(ALICE, "e", "", "alice")
+    run = emu.kfp.runs.create(ALICE, RunRequest("r", exp.id, PipelineSource(pipeline_spec=SPEC)))
+    emu.advance(2)
+    old = {k: v for k, v in emu.export_state().items()
+           if k not in ("workloads", "objects", "metadata")}
+    other = _emulator()
+    other.import_state({**old, "format": 2})
+    assert other.kfp.state.runs.get(run.id) is not None
+    exported = other.export_state()
+    assert exported["workloads"] == {"workflows": []}
+    assert exported["metadata"]["artifacts"] == []
 
 
 def test_reset_keeps_the_initial_profiles_and_drops_everything_else() -> None:
