@@ -206,7 +206,7 @@ def reduce_feature(path: Path, scenario_line: int, example: dict[str, str]) -> R
 
 
 def slug(text: str, limit: int = SLUG_LENGTH) -> str:
-    found = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    found = re.sub(r"[^a-z0-9]+", "-", text.lower().replace("'", "")).strip("-")
     return found[:limit].rstrip("-") or "scenario"
 
 
