@@ -379,7 +379,9 @@ class BundleWriter:
             decisions = _get(f"{controls}/decisions?since={self._seq}")["decisions"]
             self._seq = max([self._seq, *(int(d["seq"]) for d in decisions)])
         except (requests.RequestException, BundleError, KeyError, TypeError, ValueError) as exc:
-            self.problems.append(f"decision log: {exc}")
+            problem = f"decision log: {exc}"
+            if problem not in self.problems:  # once, not once per scenario
+                self.problems.append(problem)
         return self._seq
 
     def emulator_bugs(self, connection: Connection) -> list[str] | None:

@@ -230,6 +230,12 @@ def run_bundle(bundle: Bundle, plan: Plan) -> _Capture:
     return capture
 
 
+def _first(text: str, limit: int = 300) -> str:
+    """The first line of a message, scrubbed and cut for the terminal."""
+    line = (scrub(text).splitlines() or [""])[0]
+    return line if len(line) <= limit else line[:limit] + "…"
+
+
 def _failed_step(scenario: ScenarioResult) -> tuple[int, str, str] | None:
     for index, step in enumerate(scenario.steps):
         if step.status == "failed":
@@ -244,15 +250,15 @@ def judge(bundle: Bundle, scenario: ScenarioResult | None) -> tuple[str, str]:
     if scenario.outcome is Outcome.PASS:
         return NOT_REPRODUCED, "every step held"
     if scenario.outcome is not Outcome.FAIL:
-        first = (scrub(scenario.message).splitlines() or [""])[0]
-        return INCONCLUSIVE, f"the scenario ended {scenario.outcome.value}: {first}"
+        return INCONCLUSIVE, (f"the scenario ended {scenario.outcome.value}: "
+                              f"{_first(scenario.message)}")
     failed = _failed_step(scenario)
     status = scenario.exchanges[-1].status if scenario.exchanges else None
     expected = bundle.failing_step
     if failed is None or expected is None:
         return DIFFERENT, "no failing step to compare"
     index, text, error = failed
-    first = (scrub(error).splitlines() or [""])[0]
+    first = _first(error)
     if index != expected.index or text != f"{expected.keyword} {expected.text}":
         return DIFFERENT, (f"step {index + 1} failed ({text!r}: {first}), not step "
                            f"{expected.index + 1} ({expected.keyword} {expected.text!r})")
