@@ -159,7 +159,7 @@ def test_no_bundle_for_a_pass_or_a_harness_error(pytester: pytest.Pytester,
 def test_the_reduced_feature_runs_alone(pytester: pytest.Pytester, tmp_path: Path) -> None:
     """A bundle's scenario.feature is one scenario the suite's steps run: it fails again with
     the fault and passes without it."""
-    outcomes(pytester, None, *UNGUARD, *SELECT, "-k", "stranger",
+    outcomes(pytester, None, *UNGUARD, "-k", "experimentservice_getexperiment_as and stranger",
              "--kfp-bundle-dir", str(tmp_path / "b"))
     (bundle,) = (tmp_path / "b").iterdir()
     feature = bundle / FEATURE_FILE
@@ -238,7 +238,8 @@ Feature: Outlines
     assert (twice.source_file, twice.source_line, twice.row) == ("outlines.feature", 15, 3)
     assert twice.text == reduced.text
     plain = reduce_feature(source, 10, {})
-    assert plain.row is None and "Scenario: first" in plain.text and "Scenario Outline" not in plain.text
+    assert plain.row is None and "Scenario: first" in plain.text
+    assert "Scenario Outline" not in plain.text
     with pytest.raises(BundleError, match="no example row"):
         reduce_feature(source, 15, {"actor": "mallory"})
     with pytest.raises(BundleError, match="no scenario at line 3"):
@@ -270,3 +271,34 @@ def test_read_bundle_refuses_what_is_no_bundle(tmp_path: Path) -> None:
     (tmp_path / BUNDLE_FILE).write_text(yaml.safe_dump({"kind": "ReproBundle", "format": 9}))
     with pytest.raises(BundleError, match="format 9"):
         read_bundle(tmp_path)
+
+
+def test_a_cluster_target_bundle_says_decisions_are_not_exposed(pytester: pytest.Pytester,
+                                                                 tmp_path: Path) -> None:
+    """A target that is no emulator (a served emulator described without its controls, as an
+    operator describes a cluster): no decisions, no snapshot, only the scenario's own tags as
+    suggested bugs."""
+    from conformance.targets import describe_emulator
+    from emulator.config import EmulatorConfig
+    from emulator.core import Emulator
+    from emulator.serving import EmulatorServer
+
+    config = EmulatorConfig(unguarded_operations=frozenset({"GET /apis/v2beta1/experiments/{}"}))
+    with EmulatorServer(Emulator(config, profiles=[])) as server:
+        described = describe_emulator(server, server.write_kubeconfig(tmp_path / "kubeconfig"))
+        cluster = {k: v for k, v in described.to_dict().items() if k != "emulator"}
+        target = tmp_path / "cluster.yaml"
+        target.write_text(yaml.safe_dump(cluster))
+        found = outcomes(pytester, None, "--kfp-target", "cluster", "--kfp-target-file",
+                         str(target), "-k", "experimentservice_getexperiment_as and stranger",
+                         "--kfp-bundle-dir", str(tmp_path / "b"))
+    assert list(found.values()) == ["fail"], found
+    (bundle,) = (tmp_path / "b").iterdir()
+    meta = yaml.safe_load((bundle / BUNDLE_FILE).read_text())
+    assert meta["target"]["kind"] == "cluster" and meta["target"]["emulator"] is False
+    assert meta["decisions"].startswith("not exposed")
+    assert meta["emulator_bugs"] is None and meta["suggested_bugs"] == []
+    assert "snapshot" not in meta["files"] and not (bundle / SNAPSHOT_FILE).exists()
+    lines = (bundle / DECISIONS_FILE).read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["decisions"].startswith("not exposed")
+    assert yaml.safe_load((bundle / CAST_FILE).read_text())["prefix"].startswith("kfpiso-")
