@@ -1,15 +1,16 @@
 """``kfp-isolation replay BUNDLE``: run a repro bundle's scenario again, here or elsewhere.
 
-A bundle (:mod:`conformance.bundles`) holds one failing scenario as Gherkin.  Replay runs it
-through pytest with the suite's plugin and step vocabulary against the in-process emulator
-(default; with the bugs the bundle suggests switched on), a running emulator (``url``) or a
-cluster: a failure seen on one deployment can be checked on another.  The scenario provisions
-fresh tenants and objects as it did the first time; the bundle's snapshot is evidence only.
+A repro bundle (one per failing scenario, in <report dir>/bundles/) holds the scenario as
+Gherkin, reduced to its failing example row.  Replay runs it through pytest with the suite's
+plugin and step vocabulary against the in-process emulator (default; with the bugs the bundle
+suggests switched on), a running emulator (url) or a cluster: a failure seen on one deployment
+can be checked on another.  The scenario provisions fresh tenants and objects as it did the
+first time; the bundle's snapshot is evidence only.
 
-Verdicts and exit status: 0 ``reproduced`` (the same step failed, with the same last HTTP
-status), 1 ``not reproduced`` (the scenario passed) or ``different failure`` (another step
-failed, or the status differs), 2 ``inconclusive`` (the scenario errored, was not supported,
-did not run) or unusable arguments.
+Verdicts and exit status: 0 "reproduced" (the same step failed, with the same last HTTP
+status), 1 "not reproduced" (the scenario passed) or "different failure" (another step failed,
+or the status differs), 2 "inconclusive" (the scenario errored, was not supported or did not
+run) or unusable arguments.
 """
 
 from __future__ import annotations
@@ -311,8 +312,7 @@ def add_parser(sub: Any) -> None:
         "replay", help="re-run a repro bundle's failing scenario against the emulator or "
                        "another target",
         description=__doc__.split("\n\n")[1] if __doc__ else None,
-        epilog="exit status: 0 reproduced, 1 not reproduced or different failure, "
-               "2 inconclusive or unusable arguments",
+        epilog=__doc__.split("\n\n")[2] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("bundle", type=Path, metavar="BUNDLE",
                         help="a bundle folder (<report dir>/bundles/<name>/) or its bundle.yaml")
