@@ -22,13 +22,22 @@ PEOPLE = {
     "carol": "carol@example.com",  # edit contributor of alice
     "victor": "victor@example.com",  # view contributor of alice
     "rita": "rita@example.com",  # custom Role experiment-reader in alice (get, list)
+    "una": "una@example.com",  # custom Roles in alice with partial write verbs (below)
     "bob": "bob@example.com",  # owner of bob, a stranger to alice
     "an admin": "ada@example.com",  # bound to cluster-admin
 }
 ADMIN = "an admin"
-# rita's custom Role in alice: a partial verb set on one resource.
-READER_RESOURCES = ("experiments",)
-READER_VERBS = ("get", "list")
+# Custom Roles in alice: (Role name, actor, resource, verbs), one Role per resource.  rita
+# reads experiments only.  una holds, besides reads, exactly the verbs KFP 2.0.0-beta asked for
+# in place of the right ones (isolation-bugs ISO-001): she may unarchive runs, archive
+# experiments and enable recurring runs, but not delete or terminate runs, delete or unarchive
+# experiments, or disable recurring runs.
+CUSTOM_ROLES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("experiment-reader", "rita", "experiments", ("get", "list")),
+    ("partial-runs", "una", "runs", ("get", "list", "unarchive")),
+    ("partial-experiments", "una", "experiments", ("get", "list", "archive")),
+    ("partial-jobs", "una", "jobs", ("get", "list", "enable")),
+)
 TENANTS = ("alice", "bob")
 ANONYMOUS = "anonymous"
 _SERVICE_ACCOUNT = re.compile(r"(?P<tenant>\w+)'s service account")
@@ -36,6 +45,15 @@ _SERVICE_ACCOUNT = re.compile(r"(?P<tenant>\w+)'s service account")
 
 class UnknownActor(LookupError):
     pass
+
+
+def custom_grants(actor: str) -> dict[str, frozenset[str]]:
+    """The verbs per resource ``actor``'s custom Roles grant in alice (empty: none)."""
+    grants: dict[str, frozenset[str]] = {}
+    for _, holder, resource, verbs in CUSTOM_ROLES:
+        if holder == actor:
+            grants[resource] = grants.get(resource, frozenset()) | frozenset(verbs)
+    return grants
 
 
 def run_prefix() -> str:
@@ -59,12 +77,12 @@ class Cast:
 
     def tenants(self) -> list[Tenant]:
         """What :func:`conformance.provisioning.provision` makes for this cast."""
-        reader = CustomRole("experiment-reader", READER_RESOURCES, READER_VERBS,
-                            (self.people["rita"],))
+        roles = tuple(CustomRole(name, (resource,), verbs, (self.people[actor],))
+                      for name, actor, resource, verbs in CUSTOM_ROLES)
         return [
             Tenant(self.namespace("alice"), self.people["alice"],
                    contributors=((self.people["carol"], "edit"), (self.people["victor"], "view")),
-                   roles=(reader,)),
+                   roles=roles),
             Tenant(self.namespace("bob"), self.people["bob"]),
         ]
 

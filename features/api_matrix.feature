@@ -32,6 +32,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | allowed         |
+      | partial custom role       | una                     | allowed         |
 
   Scenario Outline: ExperimentService_CreateExperiment as <identity>
     # POST /apis/v2beta1/experiments -> SAR create experiments
@@ -55,6 +56,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: ExperimentService_GetExperiment as <identity>
     # GET /apis/v2beta1/experiments/{experiment_id} -> SAR get experiments
@@ -78,7 +80,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | allowed         |
+      | partial custom role       | una                     | allowed         |
 
+  @ISO-001
   Scenario Outline: ExperimentService_DeleteExperiment as <identity>
     # DELETE /apis/v2beta1/experiments/{experiment_id} -> SAR delete experiments
     Given alice's objects for ExperimentService_DeleteExperiment
@@ -101,6 +105,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: ExperimentService_ArchiveExperiment as <identity>
     # POST /apis/v2beta1/experiments/{experiment_id}:archive -> SAR archive experiments
@@ -124,7 +129,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
+  @ISO-001
   Scenario Outline: ExperimentService_UnarchiveExperiment as <identity>
     # POST /apis/v2beta1/experiments/{experiment_id}:unarchive -> SAR unarchive experiments
     Given alice's objects for ExperimentService_UnarchiveExperiment
@@ -147,6 +154,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_ListPipelines as <identity>
     # GET /apis/v2beta1/pipelines -> SAR list pipelines
@@ -170,6 +178,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_CreatePipeline as <identity>
     # POST /apis/v2beta1/pipelines -> SAR create pipelines
@@ -193,6 +202,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_CreatePipelineAndVersion as <identity>
     # POST /apis/v2beta1/pipelines/create -> SAR create pipelines
@@ -216,6 +226,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_GetPipelineByName as <identity>
     # GET /apis/v2beta1/pipelines/names/{name} -> SAR get pipelines
@@ -239,6 +250,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_UpdatePipeline as <identity>
     # PATCH /apis/v2beta1/pipelines/{pipeline.pipeline_id} -> SAR update pipelines
@@ -262,6 +274,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_GetPipeline as <identity>
     # GET /apis/v2beta1/pipelines/{pipeline_id} -> SAR get pipelines
@@ -285,6 +298,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_DeletePipeline as <identity>
     # DELETE /apis/v2beta1/pipelines/{pipeline_id} -> SAR delete pipelines
@@ -308,6 +322,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_ListPipelineVersions as <identity>
     # GET /apis/v2beta1/pipelines/{pipeline_id}/versions -> SAR list pipelines
@@ -331,6 +346,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_CreatePipelineVersion as <identity>
     # POST /apis/v2beta1/pipelines/{pipeline_id}/versions -> SAR create pipelines
@@ -354,6 +370,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_GetPipelineVersion as <identity>
     # GET /apis/v2beta1/pipelines/{pipeline_id}/versions/{pipeline_version_id} -> SAR get pipelines
@@ -377,6 +394,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_DeletePipelineVersion as <identity>
     # DELETE /apis/v2beta1/pipelines/{pipeline_id}/versions/{pipeline_version_id} -> SAR delete pipelines
@@ -400,6 +418,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_UpdatePipelineVersion as <identity>
     # PATCH /apis/v2beta1/pipelines/{pipeline_version.pipeline_id}/versions/{pipeline_version.pipeline_version_id} -> SAR update pipelines
@@ -423,6 +442,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: UploadPipeline (v2beta1) as <identity>
     # POST /apis/v2beta1/pipelines/upload -> SAR create pipelines
@@ -446,6 +466,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: UploadPipelineVersion (v2beta1) as <identity>
     # POST /apis/v2beta1/pipelines/upload_version -> SAR create pipelines
@@ -469,6 +490,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: RecurringRunService_ListRecurringRuns as <identity>
     # GET /apis/v2beta1/recurringruns -> SAR list jobs
@@ -492,6 +514,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
   Scenario Outline: RecurringRunService_CreateRecurringRun as <identity>
     # POST /apis/v2beta1/recurringruns -> SAR create jobs
@@ -515,6 +538,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: RecurringRunService_GetRecurringRun as <identity>
     # GET /apis/v2beta1/recurringruns/{recurring_run_id} -> SAR get jobs
@@ -538,6 +562,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
   Scenario Outline: RecurringRunService_DeleteRecurringRun as <identity>
     # DELETE /apis/v2beta1/recurringruns/{recurring_run_id} -> SAR delete jobs
@@ -561,7 +586,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
+  @ISO-001
   Scenario Outline: RecurringRunService_DisableRecurringRun as <identity>
     # POST /apis/v2beta1/recurringruns/{recurring_run_id}:disable -> SAR disable jobs
     Given alice's objects for RecurringRunService_DisableRecurringRun
@@ -584,6 +611,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: RecurringRunService_EnableRecurringRun as <identity>
     # POST /apis/v2beta1/recurringruns/{recurring_run_id}:enable -> SAR enable jobs
@@ -607,7 +635,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
+  @ISO-003
   Scenario Outline: ReportService_ReportScheduledWorkflow as <identity>
     # POST /apis/v2beta1/scheduledworkflows -> SAR report scheduledworkflows (cluster-wide)
     Given alice's objects for ReportService_ReportScheduledWorkflow
@@ -630,7 +660,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | denied          |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
+  @ISO-003
   Scenario Outline: ReportService_ReportWorkflow as <identity>
     # POST /apis/v2beta1/workflows -> SAR report workflows (cluster-wide)
     Given alice's objects for ReportService_ReportWorkflow
@@ -653,6 +685,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | denied          |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: RunService_ListRuns as <identity>
     # GET /apis/v2beta1/runs -> SAR list runs
@@ -676,6 +709,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
   Scenario Outline: RunService_CreateRun as <identity>
     # POST /apis/v2beta1/runs -> SAR create runs
@@ -699,6 +733,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: RunService_GetRun as <identity>
     # GET /apis/v2beta1/runs/{run_id} -> SAR get runs
@@ -722,7 +757,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
+  @ISO-001
   Scenario Outline: RunService_DeleteRun as <identity>
     # DELETE /apis/v2beta1/runs/{run_id} -> SAR delete runs
     Given alice's objects for RunService_DeleteRun
@@ -745,6 +782,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: RunService_ArchiveRun as <identity>
     # POST /apis/v2beta1/runs/{run_id}:archive -> SAR archive runs
@@ -768,6 +806,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: RunService_RetryRun as <identity>
     # POST /apis/v2beta1/runs/{run_id}:retry -> SAR retry runs
@@ -791,7 +830,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
+  @ISO-001
   Scenario Outline: RunService_TerminateRun as <identity>
     # POST /apis/v2beta1/runs/{run_id}:terminate -> SAR terminate runs
     Given alice's objects for RunService_TerminateRun
@@ -814,6 +855,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: RunService_UnarchiveRun as <identity>
     # POST /apis/v2beta1/runs/{run_id}:unarchive -> SAR unarchive runs
@@ -837,6 +879,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
   Scenario Outline: ExperimentService_ListExperimentsV1 as <identity>
     # GET /apis/v1beta1/experiments -> SAR list experiments
@@ -860,6 +903,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | allowed         |
+      | partial custom role       | una                     | allowed         |
 
   Scenario Outline: ExperimentService_CreateExperimentV1 as <identity>
     # POST /apis/v1beta1/experiments -> SAR create experiments
@@ -883,6 +927,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: ExperimentService_GetExperimentV1 as <identity>
     # GET /apis/v1beta1/experiments/{id} -> SAR get experiments
@@ -906,7 +951,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | allowed         |
+      | partial custom role       | una                     | allowed         |
 
+  @ISO-001
   Scenario Outline: ExperimentService_DeleteExperimentV1 as <identity>
     # DELETE /apis/v1beta1/experiments/{id} -> SAR delete experiments
     Given alice's objects for ExperimentService_DeleteExperimentV1
@@ -929,6 +976,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: ExperimentService_ArchiveExperimentV1 as <identity>
     # POST /apis/v1beta1/experiments/{id}:archive -> SAR archive experiments
@@ -952,7 +1000,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
+  @ISO-001
   Scenario Outline: ExperimentService_UnarchiveExperimentV1 as <identity>
     # POST /apis/v1beta1/experiments/{id}:unarchive -> SAR unarchive experiments
     Given alice's objects for ExperimentService_UnarchiveExperimentV1
@@ -975,6 +1025,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: RunService_ListRunsV1 as <identity>
     # GET /apis/v1beta1/runs -> SAR list runs
@@ -998,6 +1049,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
   Scenario Outline: RunService_CreateRunV1 as <identity>
     # POST /apis/v1beta1/runs -> SAR create runs
@@ -1021,7 +1073,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
+  @ISO-001
   Scenario Outline: RunService_DeleteRunV1 as <identity>
     # DELETE /apis/v1beta1/runs/{id} -> SAR delete runs
     Given alice's objects for RunService_DeleteRunV1
@@ -1044,6 +1098,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: RunService_ArchiveRunV1 as <identity>
     # POST /apis/v1beta1/runs/{id}:archive -> SAR archive runs
@@ -1067,6 +1122,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: RunService_UnarchiveRunV1 as <identity>
     # POST /apis/v1beta1/runs/{id}:unarchive -> SAR unarchive runs
@@ -1090,6 +1146,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
   Scenario Outline: RunService_GetRunV1 as <identity>
     # GET /apis/v1beta1/runs/{run_id} -> SAR get runs
@@ -1113,6 +1170,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
   Scenario Outline: RunService_RetryRunV1 as <identity>
     # POST /apis/v1beta1/runs/{run_id}/retry -> SAR retry runs
@@ -1136,7 +1194,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
+  @ISO-001
   Scenario Outline: RunService_TerminateRunV1 as <identity>
     # POST /apis/v1beta1/runs/{run_id}/terminate -> SAR terminate runs
     Given alice's objects for RunService_TerminateRunV1
@@ -1159,7 +1219,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
+  @ISO-002
   Scenario Outline: RunService_ReportRunMetricsV1 as <identity>
     # POST /apis/v1beta1/runs/{run_id}:reportMetrics -> SAR reportMetrics runs
     Given alice's objects for RunService_ReportRunMetricsV1
@@ -1182,6 +1244,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: JobService_ListJobs as <identity>
     # GET /apis/v1beta1/jobs -> SAR list jobs
@@ -1205,6 +1268,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
   Scenario Outline: JobService_CreateJob as <identity>
     # POST /apis/v1beta1/jobs -> SAR create jobs
@@ -1228,6 +1292,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: JobService_GetJob as <identity>
     # GET /apis/v1beta1/jobs/{id} -> SAR get jobs
@@ -1251,6 +1316,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
   Scenario Outline: JobService_DeleteJob as <identity>
     # DELETE /apis/v1beta1/jobs/{id} -> SAR delete jobs
@@ -1274,7 +1340,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
+  @ISO-001
   Scenario Outline: JobService_DisableJob as <identity>
     # POST /apis/v1beta1/jobs/{id}/disable -> SAR disable jobs
     Given alice's objects for JobService_DisableJob
@@ -1297,6 +1365,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: JobService_EnableJob as <identity>
     # POST /apis/v1beta1/jobs/{id}/enable -> SAR enable jobs
@@ -1320,6 +1389,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | allowed         |
 
   Scenario Outline: PipelineService_GetPipelineByNameV1 as <identity>
     # GET /apis/v1beta1/namespaces/{namespace}/pipelines/{name} -> SAR get pipelines
@@ -1343,6 +1413,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_ListPipelineVersionsV1 as <identity>
     # GET /apis/v1beta1/pipeline_versions -> SAR list pipelines
@@ -1366,6 +1437,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_CreatePipelineVersionV1 as <identity>
     # POST /apis/v1beta1/pipeline_versions -> SAR create pipelines
@@ -1389,6 +1461,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_GetPipelineVersionV1 as <identity>
     # GET /apis/v1beta1/pipeline_versions/{version_id} -> SAR get pipelines
@@ -1412,6 +1485,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_DeletePipelineVersionV1 as <identity>
     # DELETE /apis/v1beta1/pipeline_versions/{version_id} -> SAR delete pipelines
@@ -1435,6 +1509,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_GetPipelineVersionTemplate as <identity>
     # GET /apis/v1beta1/pipeline_versions/{version_id}/templates -> SAR get pipelines
@@ -1458,6 +1533,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_ListPipelinesV1 as <identity>
     # GET /apis/v1beta1/pipelines -> SAR list pipelines
@@ -1481,6 +1557,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_CreatePipelineV1 as <identity>
     # POST /apis/v1beta1/pipelines -> SAR create pipelines
@@ -1504,6 +1581,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_GetPipelineV1 as <identity>
     # GET /apis/v1beta1/pipelines/{id} -> SAR get pipelines
@@ -1527,6 +1605,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_DeletePipelineV1 as <identity>
     # DELETE /apis/v1beta1/pipelines/{id} -> SAR delete pipelines
@@ -1550,6 +1629,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_GetTemplate as <identity>
     # GET /apis/v1beta1/pipelines/{id}/templates -> SAR get pipelines
@@ -1573,6 +1653,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: PipelineService_UpdatePipelineDefaultVersionV1 as <identity>
     # POST /apis/v1beta1/pipelines/{pipeline_id}/default_version/{version_id} -> SAR update pipelines
@@ -1596,6 +1677,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: UploadPipeline (v1beta1) as <identity>
     # POST /apis/v1beta1/pipelines/upload -> SAR create pipelines
@@ -1619,6 +1701,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: UploadPipelineVersion (v1beta1) as <identity>
     # POST /apis/v1beta1/pipelines/upload_version -> SAR create pipelines
@@ -1642,6 +1725,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
   Scenario Outline: AuthService_AuthorizeV1 as <identity>
     # GET /apis/v1beta1/auth -> SAR get viewers
@@ -1665,7 +1749,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | allowed         |
       | view contributor          | victor                  | allowed         |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
+  @ISO-003
   Scenario Outline: ReportService_ReportScheduledWorkflowV1 as <identity>
     # POST /apis/v1beta1/scheduledworkflows -> SAR report scheduledworkflows (cluster-wide)
     Given alice's objects for ReportService_ReportScheduledWorkflowV1
@@ -1688,7 +1774,9 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | denied          |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |
 
+  @ISO-003
   Scenario Outline: ReportService_ReportWorkflowV1 as <identity>
     # POST /apis/v1beta1/workflows -> SAR report workflows (cluster-wide)
     Given alice's objects for ReportService_ReportWorkflowV1
@@ -1711,3 +1799,4 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | edit contributor          | carol                   | denied          |
       | view contributor          | victor                  | denied          |
       | custom role               | rita                    | denied          |
+      | partial custom role       | una                     | denied          |

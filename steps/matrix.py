@@ -72,9 +72,16 @@ def _upload_file() -> dict[str, Any]:
 def build_scene(world: World, scene: str) -> None:
     """Make, as alice, what ``scene`` names (conformance.matrix.SCENES)."""
     ns = world.cast.namespace(TENANT)
-    if scene in ("experiment", "run", "archived-run", "recurringrun"):
+    if scene in ("experiment", "archived-experiment", "run", "archived-run", "recurringrun",
+                 "enabled-recurringrun"):
         _made(world, "experiment", world.send(OWNER, "POST", f"{V2}/experiments", json={
             "display_name": unique(), "namespace": ns}), "experiment_id", "an experiment")
+    if scene == "archived-experiment":
+        experiment = world.named("experiment", SCENE)
+        response = world.send(OWNER, "POST", f"{V2}/experiments/{experiment.id}:archive")
+        if response.status_code != 200:
+            raise HarnessError(f"alice could not archive her experiment: "
+                               f"{response.status_code}")
     if scene in ("run", "archived-run"):
         _made(world, "run", world.send(OWNER, "POST", f"{V2}/runs", json={
             "display_name": unique(), "experiment_id": world.named("experiment", SCENE).id,
@@ -84,10 +91,11 @@ def build_scene(world: World, scene: str) -> None:
         response = world.send(OWNER, "POST", f"{V2}/runs/{run.id}:archive")
         if response.status_code != 200:
             raise HarnessError(f"alice could not archive her run: {response.status_code}")
-    if scene == "recurringrun":
+    if scene in ("recurringrun", "enabled-recurringrun"):
+        mode = "ENABLE" if scene == "enabled-recurringrun" else "DISABLE"
         _made(world, "recurringrun", world.send(OWNER, "POST", f"{V2}/recurringruns", json={
             "display_name": unique(), "experiment_id": world.named("experiment", SCENE).id,
-            "pipeline_spec": MINIMAL_PIPELINE_SPEC, "mode": "DISABLE",
+            "pipeline_spec": MINIMAL_PIPELINE_SPEC, "mode": mode,
             "trigger": {"periodic_schedule": {"interval_second": "3600"}}}),
             "recurring_run_id", "a recurring run")
     if scene in ("pipeline", "pipelineversion"):

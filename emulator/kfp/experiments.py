@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emulator import bugs
 from emulator.errors import KfpError, already_exists, bad_request, internal_error, invalid_input
 from emulator.errors import not_found as _not_found
 from emulator.kfp.access import Credentials
@@ -166,7 +167,9 @@ class ExperimentService:
 
     def delete(self, creds: Credentials, experiment_id: str, api: str = "v2beta1") -> None:
         try:
-            experiment = self._checked(creds, experiment_id, "delete")
+            # ISO-001: 2.0.0-beta asked `archive` here instead of `delete`.
+            experiment = self._checked(creds, experiment_id,
+                                       bugs.verb(self.state.config, "experiments", "delete"))
             if experiment.id == self.state.default_experiment_id:
                 raise bad_request(f"Failed to delete experiment {experiment.id}. The default "
                                   "experiment cannot be deleted")
@@ -191,7 +194,9 @@ class ExperimentService:
 
     def unarchive(self, creds: Credentials, experiment_id: str, api: str = "v2beta1") -> None:
         try:
-            experiment = self._checked(creds, experiment_id, "unarchive")
+            # ISO-001: 2.0.0-beta asked `archive` here instead of `unarchive`.
+            experiment = self._checked(creds, experiment_id,
+                                       bugs.verb(self.state.config, "experiments", "unarchive"))
         except KfpError as error:
             raise error.wrap(texts_for(api).unarchive) from None
         # Only the experiment: its runs stay archived and its recurring runs stay disabled.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emulator import bugs
 from emulator.errors import KfpError, internal_error, invalid_input, not_found
 from emulator.kfp.access import Credentials
 from emulator.kfp.lifecycle import Lifecycle, valid_cron
@@ -201,7 +202,9 @@ class RecurringRunService:
 
     def disable(self, creds: Credentials, recurring_run_id: str, api: str = "v2beta1") -> None:
         try:
-            recurring = self._checked(creds, recurring_run_id, "disable")
+            # ISO-001: 2.0.0-beta asked `enable` here instead of `disable`.
+            recurring = self._checked(creds, recurring_run_id,
+                                      bugs.verb(self.state.config, "jobs", "disable"))
         except KfpError as error:
             raise error.wrap(_top(api, "Failed to disable a recurring run",
                                   "Failed to disable a v1beta1 recurring run")) from None

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator import bugs
 from emulator.errors import (
     KfpError,
     bad_request,
@@ -281,7 +282,8 @@ class RunService:
 
     def delete(self, creds: Credentials, run_id: str, api: str = "v2beta1") -> None:
         try:
-            run = self._checked(creds, run_id, "delete")
+            # ISO-001: 2.0.0-beta asked `unarchive` here instead of `delete`.
+            run = self._checked(creds, run_id, bugs.verb(self.state.config, "runs", "delete"))
         except KfpError as error:
             raise error.wrap(_top(api, "Failed to delete a run",
                                   "Failed to delete a v1beta1 run")) from None
@@ -294,7 +296,9 @@ class RunService:
 
     def terminate(self, creds: Credentials, run_id: str, api: str = "v2beta1") -> None:
         try:
-            run = self._checked(creds, run_id, "terminate")
+            # ISO-001: 2.0.0-beta asked `unarchive` here instead of `terminate`.
+            run = self._checked(creds, run_id,
+                                bugs.verb(self.state.config, "runs", "terminate"))
             if run.state not in TERMINATABLE_STATES:
                 raise invalid_input(f"Failed to terminate a run {run.id}. Row not found")
         except KfpError as error:
@@ -322,7 +326,9 @@ class RunService:
         results: builtins.list[MetricResult] = []
         for metric in metrics:
             try:
-                self._checked(creds, run_id, "reportMetrics")
+                # ISO-002: through 1.8.5 ReportRunMetrics wrote the metric with no canAccessRun.
+                if not bugs.on(self.state.config, "ISO-002"):
+                    self._checked(creds, run_id, "reportMetrics")
             except KfpError as error:
                 raise error.wrap("Failed to report v1beta1 run metrics") from None
             if not METRIC_NAME.match(metric.name) or not metric.node_id:
