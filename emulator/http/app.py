@@ -13,7 +13,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from emulator.core import Emulator
 from emulator.errors import internal_error
 from emulator.gateway.app import build_gateway_app
-from emulator.http import control, routes_artifacts, routes_reports, routes_v1, routes_v2
+from emulator.http import (
+    control,
+    routes_artifacts,
+    routes_logs,
+    routes_reports,
+    routes_v1,
+    routes_v2,
+)
 from emulator.http.asgi import answer_lifespan
 from emulator.http.common import error_response, method_not_allowed_response, not_found_response
 from emulator.http.routing import Router, dispatch
@@ -41,6 +48,7 @@ class EmulatorApp:
         for prefix in (routes_v1.PREFIX, routes_v2.PREFIX):
             routes_reports.register(self.router, emulator.kfp, prefix)
             routes_artifacts.register(self.router, emulator, prefix)
+        routes_logs.register(self.router, emulator)  # /apis/v1alpha1 run logs
         control.register(self.router, emulator)
         # KFAM (profiles-kfam:8081): behind Istio's policy unless emulator.expose_kfam.
         kfam_routes.register(self.router, emulator)

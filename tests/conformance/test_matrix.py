@@ -4,6 +4,7 @@ authorization it claims."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,17 @@ def test_every_swagger_operation_is_probed_or_explained() -> None:
     ("RunService_GetRun", "custom role", DENIED),  # experiment-reader: experiments only
     ("ExperimentService_ListExperiments", "custom role", ALLOWED),
     ("ExperimentService_DeleteExperiment", "custom role", DENIED),
+    # una: reads, plus exactly the verbs 2.0.0-beta asked for by mistake (ISO-001)
+    ("RunService_UnarchiveRun", "partial custom role", ALLOWED),
+    ("RunService_DeleteRunV1", "partial custom role", DENIED),
+    ("RunService_TerminateRun", "partial custom role", DENIED),
+    ("RunService_ArchiveRun", "partial custom role", DENIED),
+    ("ExperimentService_ArchiveExperiment", "partial custom role", ALLOWED),
+    ("ExperimentService_UnarchiveExperimentV1", "partial custom role", DENIED),
+    ("JobService_EnableJob", "partial custom role", ALLOWED),
+    ("RecurringRunService_DisableRecurringRun", "partial custom role", DENIED),
+    ("RunService_GetRunV1", "partial custom role", ALLOWED),
+    ("PipelineService_GetPipeline", "partial custom role", DENIED),
     ("AuthService_AuthorizeV1", "view contributor", ALLOWED),  # viewers: get for kubeflow-view
     ("ReportService_ReportWorkflow", "owner", DENIED),  # cluster-wide: the persistence agent
     ("ReportService_ReportWorkflow", "admin", ALLOWED),
@@ -52,6 +64,26 @@ def test_every_swagger_operation_is_probed_or_explained() -> None:
 ])
 def test_expectations_follow_the_rbac_model(operation: str, kind: str, expected: str) -> None:
     assert matrix.probe_named(operation).expected(identity(kind)) == expected
+
+
+def test_the_iso_001_outlines_are_the_operations_whose_verb_2_0_0_beta_got_wrong() -> None:
+    """The partial custom role holds each wrong verb but not the right one, so every operation
+    ISO-001 misauthorizes flips for her, and exactly those outlines carry the tag."""
+    from emulator.bugs import WRONG_VERBS
+
+    una = identity("partial custom role")
+    wrong = {matrix.scenario_id(p) for p in matrix.PROBES if (p.resource, p.verb) in WRONG_VERBS}
+    assert len(wrong) == 10  # delete/terminate run, delete/unarchive experiment, disable: x2
+    tagged = {matrix.scenario_id(p) for p in matrix.PROBES
+              if "ISO-001" in matrix.BUG_TAGS.get(p.operation_id, ())}
+    assert tagged == wrong
+    for probe in matrix.PROBES:
+        mistaken = WRONG_VERBS.get((probe.resource, probe.verb))
+        if mistaken is None:
+            continue
+        assert probe.expected(una) == DENIED, probe.operation_id
+        as_asked = dataclasses.replace(probe, verb=mistaken)
+        assert as_asked.expected(una) == ALLOWED, (probe.operation_id, mistaken)
 
 
 def test_operation_keys_match_the_emulator_routes() -> None:
@@ -73,6 +105,10 @@ UNGUARDED_BY_DESIGN = {
     # refuses everyone (spec 3.9); nothing to probe per identity.  Not in the swagger.
     "GET /apis/v1beta1/runs/{}/nodes/{}/artifacts/{}:read": "cannot authenticate in MU (3.9)",
     "GET /apis/v2beta1/runs/{}/nodes/{}/artifacts/{}:read": "cannot authenticate in MU (3.9)",
+    # The run log (ISO-009's route), in no swagger file: the same kind of plain handler; its
+    # 2.18 check (get runs) sees no identity either.  runs.feature's @ISO-009 scenario covers
+    # it: with its check skipped, bob reads alice's pod log.
+    "GET /apis/v1alpha1/runs/{}/nodes/{}/log": "cannot authenticate in MU (3.9, inferred)",
 }
 
 
