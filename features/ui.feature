@@ -42,3 +42,12 @@ Feature: The UI shows a user only the namespace they chose
     Then the request succeeds
     When bob makes the UI's run list call for alice
     Then the request is denied
+
+  @ISO-017
+  Scenario: The UI server's generic proxy is gone
+    When bob sends GET /apis/v2beta1/healthz through the gateway
+    Then the request succeeds
+    When bob sends GET /apis/v1beta1/_proxy/http%3A%2F%2Fml-pipeline.kubeflow%3A8888%2Fapis%2Fv2beta1%2Fhealthz through the gateway
+    Then the UI server refuses with 410 "The generic /_proxy/ endpoint is deprecated and no longer supported."
+    When bob sends GET /apis/v2beta1/_proxy/http%3A%2F%2Fml-pipeline.kubeflow%3A8888%2Fapis%2Fv2beta1%2Fhealthz through the gateway
+    Then the UI server refuses with 410 "The generic /_proxy/ endpoint is deprecated and no longer supported."

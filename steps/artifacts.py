@@ -23,6 +23,8 @@ from steps.runs import KIND
 SCOPE = f"(?: for {TENANT}| without a namespace)"
 ARTIFACTS_GET = "/artifacts/get"
 POD_LOGS = "/k8s/pod/logs"
+POD_INFO = "/k8s/pod"
+POD_EVENTS = "/k8s/pod/events"
 
 
 def _output_uri(world: World, name: str) -> str:
@@ -104,14 +106,57 @@ def _a_pod(world: World, name: str) -> Any:
     return sorted(pods, key=lambda pod: pod.metadata.name)[0]
 
 
-@when(parsers.re(ACTOR + f" reads the log of a pod of the run {NAME} through the UI" + SCOPE))
-def reads_pod_log(world: World, actor: str, name: str, tenant: str | None) -> None:
-    query = {"podname": _a_pod(world, name).metadata.name}
+def _pod_query(world: World, name: str, tenant: str | None) -> dict[str, str]:
+    pod = _a_pod(world, name).metadata.name
+    world.notes["ui pod"] = pod
+    query = {"podname": pod}
     if tenant:
         query["podnamespace"] = world.cast.namespace(tenant)
-    _ui_get(world, actor, POD_LOGS, query)
+    return query
+
+
+@when(parsers.re(ACTOR + f" reads the log of a pod of the run {NAME} through the UI" + SCOPE))
+def reads_pod_log(world: World, actor: str, name: str, tenant: str | None) -> None:
+    _ui_get(world, actor, POD_LOGS, _pod_query(world, name, tenant))
+
+
+@when(parsers.re(ACTOR + r" reads the (?P<what>spec|events) of a pod of the run "
+                 + NAME + " through the UI" + SCOPE))
+def reads_pod_info(world: World, actor: str, what: str, name: str, tenant: str | None) -> None:
+    """The UI's pod details pane: the pod's manifest, or its events."""
+    _ui_get(world, actor, POD_EVENTS if what == "events" else POD_INFO,
+            _pod_query(world, name, tenant))
 
 
 @then("the UI server returns the log")
 def log_returned(world: World) -> None:
     _served(world.last(), "the pod's log")
+
+
+def _json_served(response: requests.Response, what: str) -> Any:
+    """A 200 whose body is JSON (the handler sends it as a string, so as ``text/html``: the
+    UI's page is told apart by not parsing)."""
+    assert response.status_code == 200, \
+        f"expected {what}, got {response.status_code}: {response.text[:300]}"
+    try:
+        return response.json()
+    except ValueError:
+        raise AssertionError(f"expected {what} as JSON, got {response.text[:300]!r}") from None
+
+
+@then("the UI server returns the spec of the pod")
+def pod_spec_returned(world: World) -> None:
+    """The manifest of the very pod asked for, as the Kubernetes API has it."""
+    manifest = _json_served(world.last(), "the pod's manifest")
+    metadata = manifest.get("metadata") if isinstance(manifest, dict) else None
+    assert isinstance(metadata, dict) and metadata.get("name") == world.notes.get("ui pod"), \
+        f"expected the manifest of pod {world.notes.get('ui pod')!r}, got {str(manifest)[:300]}"
+    assert manifest.get("kind") == "Pod", f"expected a Pod, got {manifest.get('kind')!r}"
+
+
+@then("the UI server returns the events of the pod")
+def pod_events_returned(world: World) -> None:
+    """An EventList (the pod may have none: the list itself is the answer)."""
+    events = _json_served(world.last(), "the pod's events")
+    assert isinstance(events, dict) and isinstance(events.get("items"), list), \
+        f"expected an EventList, got {str(events)[:300]}"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
+from emulator import bugs
 from emulator.ui import content, parts
 from emulator.ui.authz import authorize, user_header
 from emulator.ui.config import UiConfig
@@ -101,9 +102,16 @@ def check_artifact_request(emulator: Emulator, config: UiConfig, headers: Header
             return send(400, f"{name} must be a single string value")
     if not config.auth_enabled:
         return None
+    # ISO-014: up to 2.16 the artifact handlers had no authorization middleware at all (no
+    # identity, namespace or SAR check; the handler then reads with the UI's admin credentials).
+    if bugs.on(emulator.config, "ISO-014"):
+        return None
     denied = require_namespace_access(emulator, config, headers, query)
     if denied is not None:
         return denied
+    # ISO-015: builds with #12860 but not #13433 checked the namespace, never the object's owner.
+    if bugs.on(emulator.config, "ISO-015"):
+        return None
     return require_ownership(emulator, config, query, full_raw_path)
 
 

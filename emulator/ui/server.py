@@ -15,11 +15,20 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from emulator import bugs
 from emulator.http.asgi import with_error_net
+from emulator.http.common import not_found_response
 from emulator.ui import artifacts, pod_info, pod_logs
 from emulator.ui.config import UiConfig
 from emulator.ui.express import Query, decode_uri_component, raw_path, send
-from emulator.ui.proxy import forward, without_prefix
+from emulator.ui.proxy import (
+    ProxiedUrl,
+    forward,
+    generic_proxy_url,
+    proxied_scope,
+    split_proxied_url,
+    without_prefix,
+)
 
 if TYPE_CHECKING:
     from emulator.core import Emulator
@@ -32,6 +41,8 @@ _POD_LOGS = re.compile(r"/k8s/pod/logs/?", re.IGNORECASE)
 _POD_INFO = re.compile(r"/k8s/pod/?", re.IGNORECASE)
 _POD_EVENTS = re.compile(r"/k8s/pod/events/?", re.IGNORECASE)
 METADATA_PREFIX = "/ml_metadata."
+API_PORT = 8888  # Service ml-pipeline
+METADATA_PORT = 9090  # Service metadata-envoy-service
 
 
 def _metadata_app(emulator: Emulator) -> ASGIApp | None:
@@ -75,6 +86,11 @@ class UiServerApp:
             await forward(self.metadata, scope, receive, send_)
             return
         local = self._local(path)
+        # ISO-017: up to 2.16 the UI server forwarded /_proxy/<URL> (and requests whose Referer
+        # named one) to any host, outside its authorization, instead of answering 410.
+        if bugs.on(self.emulator.config, "ISO-017") and await self._generic_proxy(
+                scope, receive, send_):
+            return
         if _DEPRECATED_PROXY.fullmatch(local):
             gone = send(410, "The generic /_proxy/ endpoint is deprecated and no longer "
                              "supported.")
@@ -89,6 +105,50 @@ class UiServerApp:
                 await response(scope, receive, send_)
                 return
         await self.web(scope, receive, send_)
+
+    async def _generic_proxy(self, scope: Scope, receive: Receive, send_: Send) -> bool:
+        """The old proxy middleware (ISO-017): False when it would not proxy the request.
+        The request goes on with the caller's own headers (so the API server still sees the
+        gateway's identity header); only hosts the emulator serves answer."""
+        full_raw = raw_path(scope)
+        query = scope.get("query_string", b"").decode("latin-1")
+        referer = Headers(scope=scope).get("referer", "")
+        try:
+            url = generic_proxy_url(full_raw, self._local(full_raw), query, referer)
+            if url is None:
+                return False
+            target = split_proxied_url(url)
+        except ValueError as error:
+            await send(500, str(error))(scope, receive, send_)
+            return True
+        await forward(self._proxy_target(target), proxied_scope(scope, target), receive, send_)
+        return True
+
+    def _proxy_target(self, target: ProxiedUrl) -> ASGIApp | None:
+        """The emulated in-cluster service at the URL's origin: the API server
+        (``ml-pipeline:8888``, its API paths only) or metadata-envoy (``:9090``); None for any
+        other host (the proxy's 504)."""
+        namespace = self.emulator.config.pod_namespace
+
+        def service(name: str) -> bool:
+            return target.host in (name, f"{name}.{namespace}", f"{name}.{namespace}.svc",
+                                   f"{name}.{namespace}.svc.cluster.local")
+
+        if target.scheme != "http":
+            return None
+        if service("ml-pipeline") and target.port == API_PORT:
+            return self._api_only
+        if service("metadata-envoy-service") and target.port == METADATA_PORT:
+            return self.metadata
+        return None
+
+    async def _api_only(self, scope: Scope, receive: Receive, send_: Send) -> None:
+        """ml-pipeline:8888 as the cluster sees it: the KFP API, nothing of the emulator's own
+        (its controls and KFAM share the direct listener here, not upstream)."""
+        if str(scope["path"]).startswith(API_PREFIXES):
+            await self.api(scope, receive, send_)
+            return
+        await not_found_response()(scope, receive, send_)
 
     def _artifact_or_logs(self, scope: Scope, local: str) -> Response | None:
         headers = Headers(scope=scope)
