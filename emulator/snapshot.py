@@ -106,7 +106,8 @@ def export_state(cluster: Cluster, kfp: KfpApiServer, now: float,
                           else {"workflows": []}),
             "objects": (plane.object_store.export() if plane.object_store is not None
                         else {"buckets": [], "users": []}),
-            "metadata": plane.metadata.export() if plane.metadata is not None else {},
+            "metadata": (plane.metadata if plane.metadata is not None
+                         else MetadataStore(lambda: now)).export(),
         }
 
 
@@ -185,7 +186,10 @@ def _users_of_secrets(objects: list[Any]) -> list[dict[str, str]]:
     users = []
     for obj in objects:
         if isinstance(obj, Secret) and obj.name == SECRET_NAME:
-            access_key, secret_key = secret_credentials(obj)
+            try:
+                access_key, secret_key = secret_credentials(obj)
+            except ValueError:  # not text (e.g. a redacted value): no user
+                continue
             if access_key and access_key != ROOT_ACCESS_KEY:
                 users.append({"namespace": obj.namespace, "username": obj.namespace,
                               "access_key": access_key, "secret_key": secret_key})
