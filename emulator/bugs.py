@@ -53,7 +53,9 @@ _ENTRIES = (
     Bug("ISO-001", "Wrong RBAC verbs in 2.0.0-beta authorization (delete/terminate authorized "
         "as unarchive, etc.)", "API server", "2.0.0-beta.0 … 2.0.0-beta.2", "2.0.0-rc.1",
         (f"{_KFP}/pull/9373",), "switch",
-        "the verb each run/experiment/recurring-run handler asks for (WRONG_VERBS)"),
+        "the verb each run/experiment/recurring-run handler asks for (WRONG_VERBS)",
+        partial="the same PR's latent sub-issue (a caller-supplied namespace kept beside an "
+                "object id) is not modelled: no caller passed both"),
     Bug("ISO-002", "ReadArtifact and ReportRunMetrics performed no authorization",
         "API server", "multi-user releases through 1.8.5", "2.0.0-alpha.4",
         (f"{_KFP}/issues/7818", f"{_KFP}/pull/7819"), "switch",
@@ -62,7 +64,9 @@ _ENTRIES = (
         "ReportScheduledWorkflow) unauthenticated", "API server", "through 2.0.1", "2.0.2",
         (f"{_KFP}/issues/8074", f"{_KFP}/pull/9699"), "switch",
         "the report handlers skip authentication and the report SAR",
-        partial="a report for an unknown run id is ignored, not injected as a new run"),
+        partial="a report for an unknown run id is ignored, not injected as a new run; of a "
+                "report the emulator applies only the workflow's phase (it keeps no reported "
+                "manifest or node statuses a forged spec could overwrite)"),
     Bug("ISO-004", "v1 CreatePipelineVersion authorized against the empty namespace",
         "API server", "1.5.0 … 1.8.5", "2.0.0 (v2 refactor, #8633)",
         (f"{_KFP}/pull/8633", f"{_KFP}/pull/9373"), "switch",
@@ -86,7 +90,10 @@ _ENTRIES = (
         "allow-list are not modelled: their exact denial is not public)"),
     Bug("ISO-009", "Run-log streaming endpoint had no authorization", "API server",
         "1.1 … 2.17.x", "2.18.0", (f"{_KFP}/pull/13684",), "switch",
-        "GET /apis/v1alpha1/runs/{run_id}/nodes/{node_id}/log skips canAccessRun"),
+        "GET /apis/v1alpha1/runs/{run_id}/nodes/{node_id}/log skips canAccessRun",
+        partial="the fixed check's answer is inferred: like ReadArtifact's, its plain HTTP "
+                "handler sees no identity, so in multi-user mode the secure emulator refuses "
+                "every caller with 403 (the owner too)"),
     Bug("ISO-010", "Legacy visualization API: empty namespace bypasses authz and runs code in "
         "the shared visualization server", "API server", "0.5.0 … 2.18.0", "2.18.1",
         (f"{_KFP}/issues/2899",), "no",

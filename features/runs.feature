@@ -225,3 +225,34 @@ Feature: Runs belong to their experiment's namespace
     Then the request fails with 400 "Experiment {experiment:plans} belongs to namespace '{namespace:alice}' instead of '{namespace:bob}'"
     And no run was created in alice
     And no run was created in bob
+
+  @ISO-003
+  Scenario Outline: <actor> may not report a forged workflow for alice's run
+    When <actor> reports a workflow of the run "r1" with the phase "Failed"
+    Then the request <result>
+    And the run "r1" is unchanged
+    And the run "r1" has not ended "FAILED"
+    When an admin reports a workflow of the run "r1" with the phase "Failed"
+    Then the request succeeds
+
+    Examples:
+      | actor     | result             |
+      | bob       | is denied          |
+      | alice     | is denied          |
+      | anonymous | is unauthenticated |
+
+  @ISO-002 @requires-data-plane
+  Scenario: bob cannot read an output artifact of alice's v1 run through the API server
+    Given alice's v1 run "legacy" of the producer workflow in the experiment "plans" has finished
+    Then the workflow of the run "legacy" names the output artifact "data"
+    When bob reads the output artifact "data" of the run "legacy" through the API server
+    Then the API server refuses with 403
+    And the answer holds no artifact content
+
+  @ISO-009 @requires-data-plane
+  Scenario: bob cannot read the log of a pod of alice's run through the API server
+    Given alice's run "job" of the producer pipeline in the experiment "plans" has finished
+    And the log of a pod of the run "job" is not empty
+    When bob reads the log of a pod of the run "job" through the API server
+    Then the API server refuses with 403
+    And the answer holds none of the log of the run "job"

@@ -10,6 +10,7 @@ gives them, resolved here to the real, suffixed names.
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from typing import Any
 
@@ -17,7 +18,8 @@ import pytest
 from kubernetes import client as k8s
 from pytest_bdd import given, parsers, then, when
 
-from conformance.outcomes import HarnessError
+from conformance import dataplane
+from conformance.outcomes import HarnessError, NotSupported
 from conformance.pipeline_spec import (
     producer_pipeline_spec,
     run_pipeline_field,
@@ -26,11 +28,48 @@ from conformance.pipeline_spec import (
 from conformance.world import World
 from steps.access import Account
 from steps.generic import ACTOR, NAME, TENANT
-from steps.runs import EXPERIMENT, KIND, RUNS, experiment_id, remember_created, run_finished
+from steps.runs import (
+    EXPERIMENT,
+    KIND,
+    RUNS,
+    RUNS_V1,
+    experiment_id,
+    reference,
+    remember_created,
+    run_finished,
+)
 
 AS_ACCOUNT = r'(?: as "(?P<account>[\w-]+)")?'
 SECRET = r'"(?P<secret>[\w-]+)"'
 STATE = r'"(?P<state>[A-Z_]+)"'
+ARTIFACT = r'"(?P<artifact>[\w-]+)"'
+# The producer as a KFP v1 pipeline (an Argo Workflow, what KFP 1.x compiled): one task that
+# prints a line and writes the Argo output artifact "data".
+LEGACY_PRODUCER = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: kfp-isolation-legacy-producer-
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: produce, template: produce}
+  - name: produce
+    container:
+      image: busybox:1.36
+      command: [sh, -c]
+      args: ['mkdir -p /tmp/outputs && printf kfp-isolation > /tmp/outputs/data && echo produced']
+    outputs:
+      artifacts:
+      - {name: data, path: /tmp/outputs/data}
+"""
+# A log line's leading timestamp (kubectl --timestamps, or the API server's archive reader
+# drops it): what is left is the text the log must not leak.
+_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\S+\s")
+LOG_LINE_MIN = 16  # shorter lines could occur in any answer by chance
 
 
 def account_name(world: World, account: str) -> str:
@@ -125,9 +164,136 @@ def run_ended(world: World, name: str, state: str) -> None:
         f"{str(named.seen.get('error') or '')[:300]}"
 
 
+@then(parsers.re(f"the run {NAME} has not ended {STATE}"))
+def run_not_ended(world: World, name: str, state: str) -> None:
+    """A state the run's own pipeline never reaches: only a request can have put it there."""
+    named = world.named(KIND, name)
+    response = world.owner_view(named)
+    assert response.status_code == 200, \
+        f"run {name!r} is gone for its owner: {response.status_code} {response.text[:200]}"
+    assert response.json().get("state") != state, \
+        f"run {name!r} ended {state}: {response.text[:300]}"
+
+
 @then(parsers.re(f"the run {NAME} has not succeeded"))
 def run_not_succeeded(world: World, name: str) -> None:
     named = world.named(KIND, name)
     world.refresh(named)
     assert named.seen.get("state") != "SUCCEEDED", \
         f"run {name!r} succeeded although its pod could not start"
+
+
+# -- the API server's own readers: a node's artifact (ReadArtifact) and a pod's log -------------
+
+@given(parsers.re(f"{TENANT}'s v1 run {NAME} of the producer workflow in {EXPERIMENT} "
+                  "has finished"))
+def finished_legacy_run(world: World, tenant: str, name: str, experiment: str) -> None:
+    """A v1beta1 run of an Argo Workflow: its node outputs are what ``ReadArtifact`` serves."""
+    actor = world.cast.owner(tenant)
+    world.send(actor, "POST", RUNS_V1, json={
+        "name": name, "resource_references": [reference("EXPERIMENT",
+                                                        experiment_id(world, experiment))],
+        "pipeline_spec": {"workflow_manifest": LEGACY_PRODUCER}})
+    remember_created(world, KIND, name, ("run", "id"), experiment, scene=True)
+    if f"{KIND}:{name}" not in world.objects:
+        raise HarnessError(f"{actor} could not start the v1 run {name!r}: "
+                           f"{world.last().status_code} {world.last().text[:200]}")
+    run_finished(world, name)
+
+
+def _node_with_output(world: World, name: str, artifact: str) -> str | None:
+    """The id of the run's workflow node whose outputs name ``artifact`` with an object key."""
+    named = world.named(KIND, name)
+    namespace = world.cast.namespace(named.tenant)
+    for workflow in dataplane.workflows_of_run(world.connection, namespace, named.id):
+        for node_id, node in ((workflow.get("status") or {}).get("nodes") or {}).items():
+            outputs = (node.get("outputs") or {}) if isinstance(node, dict) else {}
+            for item in outputs.get("artifacts") or []:
+                if item.get("name") == artifact and (item.get("s3") or {}).get("key"):
+                    return str(node.get("id") or node_id)
+    return None
+
+
+@then(parsers.re(f"the workflow of the run {NAME} names the output artifact {ARTIFACT}"))
+def workflow_names_output(world: World, name: str, artifact: str) -> None:
+    """The positive control of a read: the object is there for the API server to find."""
+    assert _node_with_output(world, name, artifact), \
+        f"no node of the workflow of run {name!r} names an output artifact {artifact!r}"
+
+
+@when(parsers.re(ACTOR + f" reads the output artifact {ARTIFACT} of the run {NAME} through "
+                 "the API server"))
+def reads_node_artifact(world: World, actor: str, artifact: str, name: str) -> None:
+    node = _node_with_output(world, name, artifact)
+    if node is None:
+        raise HarnessError(f"run {name!r} has no node with the output artifact {artifact!r}")
+    world.send(actor, "GET", f"{RUNS_V1}/{world.named(KIND, name).id}/nodes/{node}/artifacts/"
+                             f"{artifact}:read")
+
+
+def _a_pod(world: World, name: str) -> str:
+    named = world.named(KIND, name)
+    namespace = world.cast.namespace(named.tenant)
+    pods = dataplane.pods_of_run(world.connection, namespace, named.id)
+    if not pods:
+        raise HarnessError(f"run {name!r} has no pods in {namespace}")
+    return str(sorted(pod.metadata.name for pod in pods)[0])
+
+
+@given(parsers.re(f"the log of a pod of the run {NAME} is not empty"))
+def pod_log_not_empty(world: World, name: str) -> None:
+    """The positive control of a log read: the pod's main container log, as its namespace's
+    viewers read it through the Kubernetes API."""
+    named = world.named(KIND, name)
+    pod = _a_pod(world, name)
+    try:
+        text = k8s.CoreV1Api(world.connection.kube).read_namespaced_pod_log(
+            pod, world.cast.namespace(named.tenant), container="main")
+    except k8s.ApiException as exc:
+        raise HarnessError(f"cannot read the log of pod {pod}: {exc.status} {exc.reason}"
+                           ) from None
+    lines = [_STAMP.sub("", line).strip() for line in str(text or "").splitlines()]
+    lines = [line for line in lines if len(line) >= LOG_LINE_MIN]
+    assert lines, f"the log of pod {pod} of run {name!r} is empty: {text!r}"
+    world.notes[f"log {name}"] = lines
+
+
+@when(parsers.re(ACTOR + f" reads the log of a pod of the run {NAME} through the API server"))
+def reads_pod_log_from_api(world: World, actor: str, name: str) -> None:
+    """``/apis/v1alpha1/.../log``: only the API server's own listener serves it (the UI server
+    forwards v1beta1 and v2beta1 only)."""
+    if not world.connection.target.kfp_direct:
+        raise NotSupported("the target names no direct KFP endpoint (the run log route is not "
+                           "reachable through the gateway)")
+    pod = _a_pod(world, name)
+    world.send(actor, "GET", f"/apis/v1alpha1/runs/{world.named(KIND, name).id}/nodes/{pod}/log",
+               door="direct")
+
+
+@then(parsers.re(r"the API server refuses with (?P<status>\d{3})"))
+def api_server_refuses(world: World, status: str) -> None:
+    """The artifact and log handlers answer with their own status (not grpc-gateway's)."""
+    response = world.last()
+    assert response.status_code == int(status), \
+        f"expected {status}, got {response.status_code}: {response.text[:300]}"
+
+
+@then("the answer holds no artifact content")
+def no_artifact_content(world: World) -> None:
+    response = world.last()
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    assert not (isinstance(data, dict) and "data" in data), \
+        f"the answer holds an artifact: {response.text[:200]}"
+
+
+@then(parsers.re(f"the answer holds none of the log of the run {NAME}"))
+def no_log_content(world: World, name: str) -> None:
+    lines = world.notes.get(f"log {name}")
+    if not isinstance(lines, list):
+        raise HarnessError(f"no log of run {name!r} was read before this step")
+    text = world.last().text
+    leaked = [line for line in lines if line in text]
+    assert not leaked, f"the answer holds the pod's log: {leaked[:3]}"

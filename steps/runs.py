@@ -10,7 +10,9 @@ created") and the namespace-input steps that send a create without its scope.
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +50,8 @@ FINISH_TIMEOUT_SECONDS = 300.0
 POLL_SECONDS = 2.0
 CLOCK_STEP_SECONDS = 5
 NAMESPACE_REF = "NAMESPACE"
+REPORT_WORKFLOW = "/apis/v2beta1/workflows"
+RUN_ID_LABEL = "pipeline/runid"
 
 
 @dataclass(frozen=True)
@@ -253,6 +257,20 @@ def creates_run_v1(world: World, actor: str, name: str, experiment: str, tenant:
 @when(parsers.re(ACTOR + f" (?P<action>{'|'.join(ACTIONS)}) the run {NAME}"))
 def acts_on_run(world: World, actor: str, action: str, name: str) -> None:
     _act(world, actor, action, name)
+
+
+@when(parsers.re(ACTOR + f" reports a workflow of the run {NAME} with the phase "
+                 r'"(?P<phase>\w+)"'))
+def reports_workflow(world: World, actor: str, name: str, phase: str) -> None:
+    """What the persistence agent sends (ReportService): an Argo Workflow, as a JSON string,
+    naming the run by its ``pipeline/runid`` label, with a status of the caller's choosing."""
+    named = world.named(KIND, name)
+    forged = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+              "metadata": {"name": f"forged-{named.id[:8]}",
+                           "namespace": world.cast.namespace(named.tenant),
+                           "uid": str(uuid.uuid4()), "labels": {RUN_ID_LABEL: named.id}},
+              "status": {"phase": phase}}
+    world.send(actor, "POST", REPORT_WORKFLOW, json=json.dumps(forged))
 
 
 @when(parsers.re(ACTOR + f" lists (?P<what>runs|recurring runs) of {EXPERIMENT}"))
