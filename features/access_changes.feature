@@ -69,3 +69,22 @@ Feature: Access changes take effect on the next request
     When alice's service account sends POST /apis/v2beta1/experiments/{experiment:plans}:archive with that token
     Then the expired token is refused
     And the experiment "plans" is unchanged
+
+  @ISO-024 @requires-gateway
+  Scenario: Through the gateway, nobody but the dashboard reaches KFAM
+    When alice asks the dashboard for the contributors of alice
+    Then the request succeeds
+    When bob reads KFAM's bindings of alice through the gateway
+    Then the request is refused by Istio's policy
+
+  @ISO-024 @requires-gateway
+  Scenario: In the cluster, a forged identity does not make bob a contributor through KFAM
+    When alice asks the dashboard for the contributors of alice
+    Then the request succeeds
+    When bob gets the experiment "plans"
+    Then the request is denied
+    When bob asks KFAM in the cluster to make bob an edit contributor of alice, claiming to be alice
+    Then the request is refused by Istio's policy
+    When bob gets the experiment "plans"
+    Then the request is denied
+    And the experiment "plans" is unchanged

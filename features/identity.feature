@@ -23,7 +23,7 @@ Feature: Identity and the trust boundary
     When alice sends GET /apis/v2beta1/experiments/{experiment:plans} through the gateway
     Then the request succeeds
 
-  @requires-gateway
+  @requires-gateway @ISO-023
   Scenario: Through the gateway, a forged kubeflow-userid header is ignored
     When bob sends GET /apis/v2beta1/experiments/{experiment:plans} through the gateway, claiming to be alice
     Then the request is denied

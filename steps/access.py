@@ -31,7 +31,7 @@ from conformance.provisioning import (
     request_token,
     wait_for,
 )
-from conformance.targets import ServiceAccount
+from conformance.targets import USERID_HEADER, ServiceAccount
 from conformance.world import World
 from emulator.testing import IdentitySession
 from steps import oracles
@@ -275,6 +275,88 @@ def clock_advances(world: World, request: pytest.FixtureRequest, seconds: str) -
                            f"{answer.text[:200]}")
     # Tokens the connection cached for the rest of the run aged too: mint fresh ones later.
     request.addfinalizer(world.connection.forget_credentials)
+
+
+# -- KFAM (profiles-kfam:8081): only the central dashboard may call it -------------------------
+
+KFAM_PREFIX = "/kfam/v1"
+CONTRIBUTORS = "/api/workgroup/get-contributors/{namespace}"
+# Istio's local reply when an AuthorizationPolicy refuses the caller (no RBAC of Kubernetes).
+ISTIO_DENIED = "RBAC: access denied"
+
+
+def _kfam_in_cluster(world: World) -> str:
+    """Where a pod in the cluster reaches KFAM: the target's ``extra.kfam`` (e.g.
+    ``http://profiles-kfam.kubeflow:8081``), or the emulator's direct listener, which serves
+    KFAM's routes behind the same policy."""
+    target = world.connection.target
+    named = target.extra.get("kfam") if isinstance(target.extra, dict) else None
+    if isinstance(named, str) and named:
+        return named.rstrip("/")
+    if target.is_emulator and target.kfp_direct:
+        return target.kfp_direct.rstrip("/")
+    raise NotSupported("the target names no in-cluster KFAM endpoint (extra.kfam)")
+
+
+@when(parsers.re(rf"(?P<actor>\w+) asks the dashboard for the contributors of {TENANT}"))
+def asks_contributors(world: World, actor: str, tenant: str) -> None:
+    """The central dashboard's contributor list: the dashboard asks KFAM (its one admitted
+    caller), so this is KFAM at work for a user."""
+    session = world.session(actor, "gateway")
+    world.actor, world.door = actor, "gateway"
+    path = CONTRIBUTORS.format(namespace=world.cast.namespace(tenant))
+    world.response = session.get(world.connection.target.gateway.rstrip("/") + path)
+    world.record(actor, "gateway", world.response)
+
+
+@when(parsers.re(rf"(?P<actor>\w+) reads KFAM's bindings of {TENANT} through the gateway"))
+def reads_kfam_bindings(world: World, actor: str, tenant: str) -> None:
+    """KFAM's own route (VirtualService ``/kfam/``), past the dashboard."""
+    session = world.session(actor, "gateway")
+    world.actor, world.door = actor, "gateway"
+    world.response = session.get(f"{world.connection.target.gateway.rstrip('/')}{KFAM_PREFIX}"
+                                 f"/bindings?namespace={world.cast.namespace(tenant)}")
+    world.record(actor, "gateway", world.response)
+
+
+@when(parsers.re(rf"(?P<actor>\w+) asks KFAM in the cluster to make (?P<person>\w+) an? "
+                 rf"(?P<role>{'|'.join(ROLES)}) contributor of {TENANT}, "
+                 r"claiming to be (?P<claimed>\w+)"))
+def asks_kfam_binding(world: World, request: pytest.FixtureRequest, actor: str, person: str,
+                      role: str, tenant: str, claimed: str) -> None:
+    """``POST /kfam/v1/bindings`` as the dashboard would send it, from inside the cluster, with
+    a forged identity header.  A binding it made is removed when the scenario ends (through
+    KFAM, which also removes its Istio policy, then through Kubernetes)."""
+    email, namespace = world.cast.identity(person), world.cast.namespace(tenant)
+    if kube_allows(world, email, namespace):
+        raise HarnessError(f"{email} may already read experiments in {namespace}")
+    url = f"{_kfam_in_cluster(world)}{KFAM_PREFIX}/bindings"
+    body = {"user": {"kind": "User", "name": email}, "referredNamespace": namespace,
+            "RoleRef": {"kind": "ClusterRole", "name": role}}
+    headers = {USERID_HEADER: world.cast.identity(claimed)}
+    world.actor, world.door = actor, "direct"
+    world.response = requests.post(url, json=body, headers=headers, timeout=30)
+    world.record(actor, "direct", world.response)
+    if world.response.status_code != 200:
+        return
+
+    def undo() -> None:
+        requests.delete(url, json=body, headers=headers, timeout=30)
+        _ignore_missing(lambda: remove_contributor(world.connection.kube, namespace, email,
+                                                   role))
+        settle(f"{email} removed again from {namespace}",
+               lambda: not kube_allows(world, email, namespace))
+
+    request.addfinalizer(undo)
+
+
+@then("the request is refused by Istio's policy")
+def refused_by_istio(world: World) -> None:
+    """Envoy's local reply for an AuthorizationPolicy denial: 403 and its exact text."""
+    response = world.last()
+    assert (response.status_code, response.text) == (403, ISTIO_DENIED), \
+        f"expected Istio's 403 {ISTIO_DENIED!r}, got {response.status_code}: " \
+        f"{response.text[:300]!r}"
 
 
 # -- the precise refusals -----------------------------------------------------------------------

@@ -7,8 +7,9 @@ denied.  ``/dex/`` and ``/oauth2/`` need no identity.  Then the VirtualServices 
 ``/pipeline`` to ml-pipeline-ui (which proxies ``/pipeline/apis/...`` to the API server, here the
 direct app in-process), ``/ml_metadata`` to metadata-envoy (ML Metadata's gRPC-web, any
 authenticated caller, emulator.mlmd.access), ``/kfam/`` to KFAM (whose policy admits only the
-dashboard, so: 403), ``/`` to the central dashboard.  The gateway always drops a client-sent
-identity header and sets its own from the authenticated identity.
+dashboard, so: 403, unless KFAM is exposed: ISO-024), ``/`` to the central dashboard.  The
+gateway always drops a client-sent identity header and sets its own from the authenticated
+identity (unless isolation bug ISO-023 is switched on).
 
 Routing is on the normalized path, as Envoy's (Istio's default ``normalize_path``): dot
 segments are removed first, so ``/pipeline/apis/../../_emulator`` is ``/_emulator`` (the
@@ -32,10 +33,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from emulator import bugs
 from emulator.gateway import dex, jwt, oauth2_proxy
 from emulator.gateway.dashboard import Dashboard
 from emulator.gateway.pages import request_uri
 from emulator.http.asgi import with_error_net
+from emulator.kfam import routes as kfam_routes
 from emulator.mlmd.grpc_web import build_grpc_web_app
 from emulator.ui.server import build_ui_server_app
 from emulator.webui.app import build_web_app
@@ -138,10 +141,11 @@ class GatewayApp:
         if path.startswith("/oauth2/"):
             await (await oauth2_proxy.handle(request, self.emulator))(scope, receive, send)
             return
-        if path.startswith("/kfam/"):  # profiles-kfam admits only the dashboard's principal
-            await jwt.rbac_denied()(scope, receive, send)
-            return
         upstream = self._with_identity(scope, identity, groups)
+        if path.startswith("/kfam/"):  # profiles-kfam admits only the dashboard's principal
+            denied = kfam_routes.istio_policy(self.emulator, path)
+            await (denied or self.direct)(upstream, receive, send)  # direct: KFAM (ISO-024)
+            return
         if path.startswith(METADATA_PREFIX):  # authenticated, then no tenant check (ISO-020)
             await self.metadata(upstream, receive, send)
             return
@@ -157,9 +161,13 @@ class GatewayApp:
         was sent; set the authenticated identity.  ``Authorization`` is forwarded as sent
         (forwardOriginalToken)."""
         userid = self.emulator.config.userid_header.lower().encode("latin-1")
-        dropped = {userid, GROUPS_HEADER.encode()}
+        # ISO-023: without the 1.5.0 policies the identity header was trusted from any source:
+        # a client-sent one reaches the upstream as sent, in place of the authenticated one.
+        forged = bugs.on(self.emulator.config, "ISO-023") and any(
+            k.lower() == userid for k, _ in scope["headers"])
+        dropped = {GROUPS_HEADER.encode()} if forged else {userid, GROUPS_HEADER.encode()}
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in dropped]
-        if identity:
+        if identity and not forged:
             value = self.emulator.config.userid_prefix + identity
             headers.append((userid, value.encode("utf-8")))
         if groups:

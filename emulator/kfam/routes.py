@@ -4,9 +4,10 @@
 Upstream, an Istio AuthorizationPolicy admits only the central dashboard to KFAM (1.7), and the
 dashboard is the emulator's in-process caller of :class:`~emulator.kfam.service.KfamService`.
 So by default every ``/kfam`` request on the direct listener gets Istio's 403 ``RBAC: access
-denied``, whatever identity header it forges.  ``Emulator(expose_kfam=True)`` serves the API
-there instead, trusting the identity header, as Kubeflow <= 1.4 did (isolation bug ISO-024).
-The gateway refuses ``/kfam/`` either way."""
+denied``, whatever identity header it forges.  ``Emulator(expose_kfam=True)``, or the
+switch of isolation bug ISO-024, serves the API there instead, trusting the identity header,
+as Kubeflow <= 1.4 did; the gateway's ``/kfam/`` route (a VirtualService) then reaches it too,
+with the gateway's identity header."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
+from emulator import bugs
 from emulator.gateway.jwt import rbac_denied
 from emulator.gateway.pages import request_uri
 from emulator.http.routing import Router
@@ -40,7 +42,8 @@ def is_kfam_path(path: str) -> bool:
 def istio_policy(emulator: Emulator, path: str) -> Response | None:
     """The ``profiles-kfam`` AuthorizationPolicy on the direct listener: its 403 for any KFAM
     path unless the emulator exposes KFAM (ISO-024); None when the request may go on."""
-    if is_kfam_path(path) and not emulator.expose_kfam:
+    # ISO-024: Kubeflow <= 1.4 had no policy in front of KFAM: anyone in the mesh reached it.
+    if is_kfam_path(path) and not (emulator.expose_kfam or bugs.on(emulator.config, "ISO-024")):
         return rbac_denied()
     return None
 
