@@ -114,7 +114,10 @@ _ENTRIES = (
     Bug("ISO-014", "Artifact download without namespace skipped all checks and used the UI's "
         "admin object-store credentials", "UI server", "multi-user releases through 2.16.x",
         "2.17.0", (f"{_KFP}/issues/9889", f"{_KFP}/issues/12373", f"{_KFP}/pull/12860"),
-        "switch", "the UI server's artifact handlers skip their authorization middleware"),
+        "switch", "the UI server's artifact handlers skip their authorization middleware",
+        partial="the per-namespace artifact proxy (namespace=bob proxied to "
+                "ml-pipeline-ui-artifact.bob) and secret-backed providerInfo are not modelled: "
+                "the emulator serves no artifact proxy and its UI server reads no Secrets"),
     Bug("ISO-015", "Artifact IDOR via namespace swap (authorized namespace, foreign key)",
         "UI server", "builds with #12860 but not #13433", "2.17.0",
         (f"{_KFP}/pull/13433", f"{_KFP}/pull/13683", f"{_KFP}/pull/14407"), "switch",
@@ -128,14 +131,21 @@ _ENTRIES = (
         "have; without them nothing observable leaks"),
     Bug("ISO-017", "Generic /_proxy/ route: unauthenticated SSRF (CVE-2026-54745)", "UI server",
         "≤ 2.16.x", "2.17.0", (f"{_KFP}/pull/13511",), "switch",
-        "the UI server forwards /_proxy/ URLs instead of answering 410",
-        partial="only hosts the emulator serves answer (the API server, ML Metadata); cloud "
-                "metadata and TensorBoard viewers do not exist here"),
+        "the UI server forwards /_proxy/ URLs (and requests with a /_proxy/ Referer) "
+        "instead of answering 410",
+        partial="only hosts the emulator serves answer (ml-pipeline:8888, its API paths; "
+                "metadata-envoy-service:9090); cloud metadata, TensorBoard viewers and the "
+                "per-namespace services that admit the ml-pipeline-ui mesh principal do not "
+                "exist here. The forwarded request carries the caller's own headers (the "
+                "gateway's identity header), so the API server answers the caller as "
+                "herself: no cross-tenant read through it"),
     Bug("ISO-018", "Pod info, events and logs endpoints were not namespace-restricted",
         "UI server", "≤ 2.15.x", "2.16.0",
         (f"{_KFP}/issues/12509", f"{_KFP}/pull/12528", f"{_KFP}/pull/12778"), "switch",
         "the UI server's /k8s/pod, /k8s/pod/events and /k8s/pod/logs skip their namespace "
-        "check"),
+        "check",
+        partial="logs without podnamespace fall back to the server's namespace, where the "
+                "emulator runs no pods (upstream: the KFP system pods): 500, not a log"),
     Bug("ISO-019", "TensorBoard viewer CRUD without authorization", "UI server", "< 0.5.1",
         "0.5.1", (f"{_KFP}/issues/3294", f"{_KFP}/pull/3639"), "no",
         "the emulator serves no TensorBoard endpoints (and the bug predates multi-user GA)"),
@@ -156,11 +166,14 @@ _ENTRIES = (
         (f"{_KFP}/issues/4440", f"{_KFP}/pull/5420", f"{_KFP}/pull/11347"), "switch",
         "the gateway keeps a client-sent identity header instead of replacing it",
         partial="mesh principals (step 4: a non-gateway pod in istio-system) do not exist "
-                "here"),
+                "here; the direct listener trusts the header by design (no Istio policy on "
+                "ml-pipeline), so the switch acts at the gateway"),
     Bug("ISO-024", "KFAM unprotected: any user can make themselves a contributor of any "
         "profile", "Kubeflow access management", "Kubeflow ≤ 1.4", "Kubeflow 1.5",
         (f"{_KF}/issues/6228", f"{_KF}/pull/6077"), "switch",
-        "the Istio policy in front of KFAM admits any caller, not only the dashboard"),
+        "the Istio policy in front of KFAM admits any caller, not only the dashboard",
+        partial="the catalog's curl without an identity header meets KFAM's own owner check "
+                "(caller \"\") and is refused; the forged-header form reproduces"),
     Bug("ISO-025", "SDK namespace handling: the client's namespace was ignored",
         "SDK", "< 1.8.11", "1.8.11", (f"{_KFP}/pull/7056", f"{_KFP}/issues/8777"), "no",
         "a client-side bug: the suite detects it in the SDK under test (features/sdk.feature), "
