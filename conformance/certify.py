@@ -27,6 +27,7 @@ from conformance.pytest_plugin import emulator_settings
 from conformance.report.redaction import scrub
 from conformance.results import RunResult
 from conformance.targets import TARGET_KINDS
+from conformance.vulnerabilities import Verdict, findings
 from emulator import bugs
 from emulator.modes import Mode
 
@@ -260,6 +261,20 @@ def summary_table(run: RunResult) -> str:
     return "\n".join(lines)
 
 
+def bug_line(run: RunResult) -> str:
+    """The catalogued bugs the run's tagged scenarios decided (``kfp-isolation reproduce``
+    shows one in detail); a documented limitation is *present* or *lifted*."""
+    words = {Verdict.VULNERABLE: "present", Verdict.NOT_VULNERABLE: "lifted"}
+    parts = []
+    for finding in findings(run.scenarios):
+        if bugs.BUGS[finding.bug_id].expressible == "limitation":
+            parts.append(f"{finding.bug_id} {words.get(finding.verdict, finding.verdict.value)}"
+                         " (documented limitation)")
+        else:
+            parts.append(f"{finding.bug_id} {finding.verdict.value}")
+    return "catalogued bugs: " + "; ".join(parts) if parts else ""
+
+
 def features_dir() -> Path:
     import features
 
@@ -312,10 +327,12 @@ def dry_run(settings: Settings, out: TextIO) -> int:
 
 def certify(settings: Settings, out: TextIO = sys.stdout) -> int:
     progress = Progress(out)
+    switched = ", ".join([*settings.bugs, *([f"KFP {settings.emulate_kfp}"]
+                                             if settings.emulate_kfp else [])])
     out.write(f"certifying {settings.target}"
               f"{' ' + settings.target_file if settings.target_file else ''} "
               f"(mode {settings.mode if settings.target == 'inprocess' else 'from the target'})"
-              "\n")
+              + (f" with historical bugs switched on: {switched}" if switched else "") + "\n")
     status = pytest.main([str(features_dir()), "-p", "no:terminal", "-p", "no:warnings",
                           *settings.pytest_args()], plugins=[progress])
     for error in progress.collect_errors:
@@ -325,7 +342,11 @@ def certify(settings: Settings, out: TextIO = sys.stdout) -> int:
         out.write(f"kfp-isolation: aborted, no scenario ran: {scrub(run.aborted)}\n"
                   f"reports: {Path(settings.report_dir).resolve()}/\n")
     elif run is not None and run.scenarios:
-        out.write("\n" + summary_table(run) + "\n\n" + scrub(run.summary_line()) + "\n")
+        out.write("\n" + summary_table(run) + "\n")
+        found = bug_line(run)
+        if found:
+            out.write(found + "\n")
+        out.write("\n" + scrub(run.summary_line()) + "\n")
         out.write(f"reports: {Path(settings.report_dir).resolve()}/ (report.yaml, report.html, "
                   "junit.xml, cucumber.json)\n")
     else:

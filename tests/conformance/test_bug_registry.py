@@ -244,3 +244,19 @@ def test_reproduce_errors_are_inconclusive_not_verdicts(tmp_path: Path) -> None:
     target.write_text("{}")
     remote = _reproduce("ISO-005", "--bug-on", "--target", "url", "--target-file", str(target))
     assert remote.returncode == 2 and "in-process emulator only" in remote.stderr
+
+
+def test_certify_names_the_bugs_its_tagged_scenarios_decided() -> None:
+    from conformance.certify import bug_line
+    from conformance.results import RunResult
+
+    run = RunResult(tool_version="0", started_at="", duration=0.0, target={}, kfp_version="",
+                    mode="full-inside", scenarios=[
+                        _scenario("a", Outcome.FAIL, "ISO-014"),
+                        _scenario("b", Outcome.PASS, "ISO-018"),
+                        _scenario("c", Outcome.LIMITATION_PRESENT, "limitations", "ISO-021"),
+                        _scenario("d", Outcome.NOT_SUPPORTED, "ISO-017")])
+    assert bug_line(run) == ("catalogued bugs: ISO-014 vulnerable; ISO-017 inconclusive; "
+                             "ISO-018 not vulnerable; ISO-021 present (documented limitation)")
+    run.scenarios = [_scenario("x", Outcome.PASS, "core")]
+    assert bug_line(run) == ""
