@@ -70,10 +70,14 @@ _ENTRIES = (
     Bug("ISO-004", "v1 CreatePipelineVersion authorized against the empty namespace",
         "API server", "1.5.0 … 1.8.5", "2.0.0 (v2 refactor, #8633)",
         (f"{_KFP}/pull/8633", f"{_KFP}/pull/9373"), "switch",
-        "v1 CreatePipelineVersion asks `list` in namespace \"\" (always allowed)"),
+        "v1 CreatePipelineVersion asks `list` in namespace \"\" (always allowed)",
+        partial="1.8.5's fail-open of CanAccessPipeline(Version) for ids whose namespace "
+                "lookup fails is not modelled: an unknown pipeline id answers 404"),
     Bug("ISO-005", "Writes to shared pipelines skipped authorization (gRPC/JSON API)",
         "API server", "2.0.0 … 2.16.x", "2.17.0", (f"{_KFP}/pull/13288",), "switch",
-        "the shared-pipeline branch of the pipeline authorizer allows writes without a SAR"),
+        "the shared-pipeline branch of the pipeline authorizer allows JSON writes (create, "
+        "update, delete, create version, v1 default version) without a SAR; the multipart "
+        "uploads stay checked (ISO-006)"),
     Bug("ISO-006", "Multipart uploads of shared pipelines and versions lack authorization "
         "(CVE-2026-77596)", "API server", "≤ 2.17.x", "2.18.0", (f"{_KFP}/pull/14352",),
         "switch", "the upload handlers skip the SAR when the target namespace is empty"),
@@ -82,7 +86,10 @@ _ENTRIES = (
         (f"{_KFP}/pull/14348",), "switch",
         "resolving a run's pipeline reference skips the `get pipelines` check",
         partial="a recurring run's experiment always sets its namespace here, so the "
-                "'experiment outside the recurring run's namespace' variant cannot occur"),
+                "'experiment outside the recurring run's namespace' variant cannot occur; "
+                "the v2beta1 run answer carries the version reference (pipeline_source is a "
+                "oneof), so the foreign definition reaches the caller through the v1beta1 "
+                "run's pipeline_runtime.pipeline_manifest, not a v2 pipeline_spec"),
     Bug("ISO-008", "Confused deputy via a run's service_account", "API server", "≤ 2.17.x",
         "2.18.0", (f"{_KFP}/pull/14181", f"{_KFP}/issues/14357"), "limitation",
         "present by default: the emulator behaves as KFP 2.17 does and runs as any service "
@@ -104,7 +111,10 @@ _ENTRIES = (
     Bug("ISO-012", "Empty-namespace SAR broke shared-pipeline listing (over-restriction)",
         "API server", "2.0.0-beta.0", "2.0.0-beta.1",
         (f"{_KFP}/issues/8897", f"{_KFP}/pull/8859"), "switch",
-        "get/list of shared pipelines ask a cluster-scope SAR (namespace \"\")"),
+        "get/list of shared pipelines ask a cluster-scope SAR (namespace \"\")",
+        partial="the SAR sits in the pipeline authorizer, which the 2.18 run-reference check "
+                "also uses: alone (without ISO-007, unlike 2.0.0-beta.0) it also refuses runs "
+                "of shared pipeline versions to users without a cluster-scope grant"),
     Bug("ISO-013", "Recurring runs in multi-user mode: controller identity and service "
         "account handling", "API server / scheduled-workflow controller", "2.15 … 2.16",
         "2.17.0", (f"{_KFP}/pull/13472", f"{_KFP}/issues/13311", f"{_KFP}/pull/13325"), "no",

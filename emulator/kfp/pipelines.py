@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from emulator import bugs
 from emulator.errors import (
     GrpcCode,
     KfpError,
@@ -176,13 +177,32 @@ class PipelineService:
     # -- authorization -------------------------------------------------------------------------
 
     def _authorize(self, creds: Credentials, namespace: str, verb: str, name: str,
-                   pipeline_id: str = "") -> None:
-        """canAccessPipeline: shared reads are free; shared writes are checked in POD_NAMESPACE."""
+                   pipeline_id: str = "", *, shared_write_bug: str = "ISO-005") -> None:
+        """canAccessPipeline: shared reads are free; shared writes are checked in POD_NAMESPACE.
+
+        ``shared_write_bug`` names the historical bug that opened this caller's shared writes:
+        the JSON/gRPC handlers' (ISO-005, fixed in 2.17.0) or the multipart uploads' (ISO-006,
+        fixed only in 2.18.0), so each switch opens its own path and not the other.
+        """
         config = self.state.config
         if not config.multiuser:
             return
         if is_empty_namespace(namespace):
             if verb in ("get", "list"):
+                if not bugs.on(config, "ISO-012"):
+                    return
+                # ISO-012: 2.0.0-beta.0 asked a SAR with namespace "" (cluster scope), which
+                # ordinary users do not hold.
+                try:
+                    self.state.access.authorize(creds, ResourceAttributes(
+                        namespace="", verb=verb, resource="pipelines", name=name))
+                except KfpError as error:
+                    raise error.wrap(f"Failed to access pipeline {pipeline_id}. Check if you "
+                                     f"have access to namespace {namespace}") from None
+                return
+            if bugs.on(config, shared_write_bug):
+                # ISO-005/ISO-006: "Skip authentication if the namespace is empty to enable
+                # shared pipelines" (2.0 ... 2.16 for JSON writes, <= 2.17 for uploads).
                 return
             try:
                 self.state.access.authorize(creds, ResourceAttributes(
@@ -296,7 +316,7 @@ class PipelineService:
         except KfpError as error:
             raise UploadError(400, error.internal + "\n", plain_text=True) from None
         try:
-            self._authorize(creds, namespace, "create", "")
+            self._authorize(creds, namespace, "create", "", shared_write_bug="ISO-006")
         except KfpError as error:
             raise UploadError(400, "Failed to create a pipeline", error.internal) from None
         tags = self._tags(tags_text)
@@ -471,7 +491,12 @@ class PipelineService:
             "Failed to create a v1beta1 pipeline version"
         try:
             pipeline = self.lookup(pipeline_id)
-            self._authorize(creds, pipeline.namespace, "create", request.name, pipeline.id)
+            if api == "v1beta1" and bugs.on(self.state.config, "ISO-004"):
+                # ISO-004: 1.5 ... 1.8.5 asked `list` in namespace "" here, which is always
+                # allowed, instead of `create` in the pipeline's namespace.
+                self._authorize(creds, "", "list", request.name, pipeline.id)
+            else:
+                self._authorize(creds, pipeline.namespace, "create", request.name, pipeline.id)
             template = self._template_for(request)
             version = self._new_version(pipeline, request, template)
         except KfpError as error:
@@ -504,7 +529,8 @@ class PipelineService:
         except KfpError as error:
             raise UploadError(400, error.internal + "\n", plain_text=True) from None
         try:
-            self._authorize(creds, pipeline.namespace, "create", "", pipeline.id)
+            self._authorize(creds, pipeline.namespace, "create", "", pipeline.id,
+                            shared_write_bug="ISO-006")
         except KfpError as error:
             raise UploadError(400, generic, error.internal) from None
         tags = self._tags(tags_text)
@@ -596,7 +622,9 @@ class PipelineService:
                 raise internal_error(f"Failed to create a {kind} due to error fetching manifest: "
                                      f"{error.internal}") from None
             pipeline = self.lookup(version.pipeline_id)
-            self._authorize(creds, pipeline.namespace, "get", pipeline.name, pipeline.id)
+            if not bugs.on(self.state.config, "ISO-007"):
+                # ISO-007: up to 2.17 the referenced version was loaded without this check.
+                self._authorize(creds, pipeline.namespace, "get", pipeline.name, pipeline.id)
             return PipelineSource(
                 pipeline_spec=version.pipeline_spec,
                 workflow_manifest=version.workflow_manifest,
