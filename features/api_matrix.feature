@@ -1439,6 +1439,7 @@ Feature: Every authorized operation of both API versions, for every identity kin
       | custom role               | rita                    | denied          |
       | partial custom role       | una                     | denied          |
 
+  @ISO-004
   Scenario Outline: PipelineService_CreatePipelineVersionV1 as <identity>
     # POST /apis/v1beta1/pipeline_versions -> SAR create pipelines
     Given alice's objects for PipelineService_CreatePipelineVersionV1

@@ -151,6 +151,20 @@ Feature: Recurring runs belong to their experiment's namespace
       | rita   | enable  | paused | is denied |
       | rita   | delete  | daily  | is denied |
 
+  @ISO-007
+  Scenario: alice may not schedule a recurring run of bob's private pipeline
+    A recurring run that names a stored pipeline version runs it on every trigger, so it needs
+    the right to read that pipeline (KFP 2.18, GHSA-v83x-544f-ph2r).
+
+    Given bob created an experiment "bplans" in bob
+    And bob created a pipeline "secret-flow" in bob
+    And bob added a version "v1" to the pipeline "secret-flow"
+    When bob creates a recurring run "own" of the version "v1" of the pipeline "secret-flow" in the experiment "bplans"
+    Then the request succeeds
+    When alice creates a recurring run "borrowed" of the version "v1" of the pipeline "secret-flow" in the experiment "plans"
+    Then the request is denied
+    And no recurring run was created in alice
+
   Scenario: Recurring run lists never show another tenant's recurring runs
     Given bob created an experiment "bobs-plans" in bob
     And bob created a disabled recurring run "bobs-schedule" in the experiment "bobs-plans"

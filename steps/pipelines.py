@@ -9,6 +9,9 @@ Pipelines differ from the other kinds in three ways the steps must handle themse
 * portable pipeline packages: the JSON create-version call makes the server download its
   ``package_url`` (an https URL of an allow-listed host on a real server), so the scene is built
   with the multipart upload endpoints, which carry the package in the request.
+
+Runs and recurring runs that name a stored pipeline version (instead of carrying a spec) are
+made here too: they resolve the version by the names this registry keeps.
 """
 
 from __future__ import annotations
@@ -22,17 +25,23 @@ import pytest
 import requests
 from pytest_bdd import given, parsers, then, when
 
+from conformance.cast import ADMIN
 from conformance.changes import stable
 from conformance.outcomes import HarnessError, NotSupported
 from conformance.pipeline_spec import MINIMAL_PIPELINE_SPEC, MINIMAL_PIPELINE_TEXT
 from conformance.world import KIND_PATHS, World
 from steps import oracles
 from steps.generic import ACTOR, NAME, NAMES, TENANT, names_in
+from steps.runs import EXPERIMENT, RUNS, RUNS_V1, experiment_id, reference, remember_created
 
 PIPELINES = KIND_PATHS["pipeline"]
+PIPELINES_V1 = "/apis/v1beta1/pipelines"
 KIND = "pipeline"
 VERSION = r'"(?P<version>[^"]+)"'
 DOOR = r"(?: through the (?P<written_door>gateway|direct endpoint))?"
+# The API version a step names; without it, v2beta1.
+API = r"(?: with the (?P<api>v1beta1|v2beta1) API)?"
+NAMESPACE_REQUIRED = "Namespace is required for pipeline operations"
 # A package URL on a host the real server allows (validation/pipeline_url.go); the server checks
 # authorization before it downloads anything, so a refused caller never makes it fetch this.
 UNFETCHED_PACKAGE = ("https://raw.githubusercontent.com/kfp-isolation/conformance/main/"
@@ -103,8 +112,8 @@ def registry(request: pytest.FixtureRequest, world: World) -> Registry:
 
 
 def _delete_all(world: World, found: Registry) -> None:
-    """Delete the shared pipelines (with their versions) as whoever made them; the world deletes
-    the namespaced ones as their tenant's owner."""
+    """Delete the shared pipelines (with their versions) as the admin; the world deletes the
+    namespaced ones as their tenant's owner."""
     problems = []
     for record in reversed([r for r in found.pipelines.values() if r.tenant is None]):
         response = world.session(record.owner).delete(
@@ -120,6 +129,10 @@ def _delete_all(world: World, found: Registry) -> None:
 
 def sorted_names(text: str) -> list[str]:
     return sorted(names_in(text))
+
+
+def pipelines_path(api: str | None) -> str:
+    return PIPELINES_V1 if api == "v1beta1" else PIPELINES
 
 
 def send_upload(world: World, actor: str, path: str) -> requests.Response:
@@ -163,20 +176,23 @@ def _seen(response: requests.Response, what: str) -> dict[str, Any]:
 # -- making pipelines and versions ---------------------------------------------------------------
 
 def create_pipeline(world: World, found: Registry, actor: str, name: str, tenant: str | None,
-                    *, scene: bool, how: str = "json") -> requests.Response:
+                    *, scene: bool, how: str = "json",
+                    api: str | None = None) -> requests.Response:
     """Create a pipeline in ``tenant``'s namespace, or shared (``tenant`` None: no namespace).
 
     ``how``: ``json`` (``POST /pipelines``, no version), ``with-version`` (``POST
     /pipelines/create`` with a first version from a package URL) or ``upload`` (the multipart
-    ``/pipelines/upload``, whose options are query parameters).  A shared pipeline gets the run
-    prefix in its server name: shared names are unique across the whole deployment, which on a
-    real cluster is not the suite's alone."""
+    ``/pipelines/upload``, whose options are query parameters; under ``api``, v1beta1 or
+    v2beta1).  A shared pipeline gets the run prefix in its server name: shared names are
+    unique across the whole deployment, which on a real cluster is not the suite's alone.  The
+    admin deletes shared pipelines afterwards, also one a tenant should not have made."""
     actual = name if tenant is not None else world.cast.prefix + name
     body: dict[str, Any] = {"name": actual, "display_name": actual}
     if tenant is not None:
         body["namespace"] = world.cast.namespace(tenant)
     if how == "upload":
-        response = send_upload(world, actor, f"{PIPELINES}/upload?{urllib.parse.urlencode(body)}")
+        response = send_upload(world, actor, f"{pipelines_path(api)}/upload?"
+                                             f"{urllib.parse.urlencode(body)}")
     elif how == "with-version":
         response = world.send(actor, "POST", f"{PIPELINES}/create", json={
             "pipeline": body, "pipeline_version": {
@@ -185,8 +201,9 @@ def create_pipeline(world: World, found: Registry, actor: str, name: str, tenant
     else:
         response = world.send(actor, "POST", PIPELINES, json=body)
     if response.status_code == 200:
-        pipeline_id = str(response.json().get("pipeline_id", ""))
-        owner = world.cast.owner(tenant) if tenant is not None else actor
+        answer = response.json()  # v1beta1 answers name the pipeline "id"
+        pipeline_id = str(answer.get("pipeline_id") or answer.get("id") or "")
+        owner = world.cast.owner(tenant) if tenant is not None else ADMIN
         record = PipelineRecord(name, actual, pipeline_id, owner, tenant)
         found.pipelines[name] = record
         if tenant is not None:  # {pipeline:<name>} placeholders and the no-side-effect checks
@@ -199,7 +216,9 @@ def _record_version(world: World, found: Registry, pipeline: str, name: str,
                     response: requests.Response, *, scene: bool) -> None:
     if response.status_code != 200:
         return
-    version = VersionRecord(pipeline, name, str(response.json().get("pipeline_version_id", "")))
+    answer = response.json()  # v1beta1 answers name the version "id"
+    version = VersionRecord(pipeline, name,
+                            str(answer.get("pipeline_version_id") or answer.get("id") or ""))
     found.versions[(pipeline, name)] = version
     version.seen = _seen(version_view(world, found, version), f"version {name!r}")
     if scene:  # the scene's pipeline as its owner sees it with this version
@@ -208,11 +227,11 @@ def _record_version(world: World, found: Registry, pipeline: str, name: str,
 
 
 def upload_version(world: World, found: Registry, actor: str, pipeline: str, name: str,
-                   *, scene: bool) -> requests.Response:
+                   *, scene: bool, api: str | None = None) -> requests.Response:
     """``POST …/pipelines/upload_version?pipelineid=&name=`` with the probe package."""
     record = found.pipeline(pipeline)
     query = urllib.parse.urlencode({"pipelineid": record.id, "name": name, "display_name": name})
-    response = send_upload(world, actor, f"{PIPELINES}/upload_version?{query}")
+    response = send_upload(world, actor, f"{pipelines_path(api)}/upload_version?{query}")
     _record_version(world, found, pipeline, name, response, scene=scene)
     return response
 
@@ -226,7 +245,21 @@ def created_pipeline(world: World, request: pytest.FixtureRequest, actor: str, n
                            f"{response.status_code} {response.text[:200]}")
 
 
-@given(parsers.re(ACTOR + f" added a version {VERSION} to the pipeline {NAME}"))
+@given(parsers.re(ACTOR + f" created a shared pipeline {NAME}"))
+def created_shared_pipeline(world: World, request: pytest.FixtureRequest, actor: str,
+                            name: str) -> None:
+    """A pipeline without a namespace; a deployment that requires one (REQUIRE_NAMESPACE_FOR_
+    PIPELINES) has no shared pipelines to test."""
+    response = create_pipeline(world, registry(request, world), actor, name, None, scene=True)
+    if response.status_code == 400 and NAMESPACE_REQUIRED in response.text:
+        raise NotSupported("the target requires a namespace for pipelines: it has no shared "
+                           "pipelines")
+    if response.status_code != 200:
+        raise HarnessError(f"{actor} could not create shared pipeline {name!r}: "
+                           f"{response.status_code} {response.text[:200]}")
+
+
+@given(parsers.re(ACTOR + f" added a version {VERSION} to the (?:shared )?pipeline {NAME}"))
 def added_version(world: World, request: pytest.FixtureRequest, actor: str, version: str,
                   name: str) -> None:
     response = upload_version(world, registry(request, world), actor, name, version, scene=True)
@@ -262,10 +295,19 @@ def creates_shared_pipeline(world: World, request: pytest.FixtureRequest, actor:
     create_pipeline(world, registry(request, world), actor, name, None, scene=False)
 
 
-@when(parsers.re(ACTOR + f" uploads a version {VERSION} of the (?:shared )?pipeline {NAME}"))
+@when(parsers.re(ACTOR + f" uploads a shared pipeline {NAME}" + API))
+def uploads_shared_pipeline(world: World, request: pytest.FixtureRequest, actor: str, name: str,
+                            api: str | None) -> None:
+    """The multipart upload without a namespace: a new shared pipeline."""
+    create_pipeline(world, registry(request, world), actor, name, None, scene=False,
+                    how="upload", api=api)
+
+
+@when(parsers.re(ACTOR + f" uploads a version {VERSION} of the (?:shared )?pipeline {NAME}"
+                 + API))
 def uploads_version(world: World, request: pytest.FixtureRequest, actor: str, version: str,
-                    name: str) -> None:
-    upload_version(world, registry(request, world), actor, name, version, scene=False)
+                    name: str, api: str | None) -> None:
+    upload_version(world, registry(request, world), actor, name, version, scene=False, api=api)
 
 
 @when(parsers.re(ACTOR + f" creates a version {VERSION} of the pipeline {NAME}"))
@@ -308,6 +350,23 @@ def acts_on_pipeline(world: World, request: pytest.FixtureRequest, actor: str, a
     else:  # display_name and tags are what UpdatePipeline changes
         world.send(actor, "PATCH", path, json={"display_name": f"renamed by {actor}"},
                    door=chosen)
+
+
+@when(parsers.re(ACTOR + f" deletes the (?:shared )?pipeline {NAME} with the v1beta1 API"))
+def deletes_pipeline_v1(world: World, request: pytest.FixtureRequest, actor: str,
+                        name: str) -> None:
+    """v1beta1 DeletePipeline takes the versions along (no cascade parameter)."""
+    world.send(actor, "DELETE", f"{PIPELINES_V1}/{registry(request, world).pipeline(name).id}")
+
+
+@when(parsers.re(ACTOR + f" makes the version {VERSION} the default of the (?:shared )?pipeline "
+                 + NAME))
+def sets_default_version(world: World, request: pytest.FixtureRequest, actor: str, version: str,
+                         name: str) -> None:
+    """v1beta1 only (``UpdatePipelineDefaultVersionV1``): an ``update`` of the pipeline."""
+    found = registry(request, world)
+    world.send(actor, "POST", f"{PIPELINES_V1}/{found.pipeline(name).id}/default_version/"
+                              f"{found.version(name, version).id}")
 
 
 @when(parsers.re(ACTOR + f" gets the pipeline named {NAME} in {TENANT}"))
@@ -354,6 +413,36 @@ def acts_on_version(world: World, request: pytest.FixtureRequest, actor: str, ac
                    door=chosen)
     else:
         world.send(actor, "GET" if action == "gets" else "DELETE", path, door=chosen)
+
+
+# -- runs of a stored pipeline version -----------------------------------------------------------
+
+def version_reference(found: Registry, pipeline: str, version: str) -> dict[str, str]:
+    """The v2beta1 ``pipeline_version_reference`` of a version this scenario made."""
+    return {"pipeline_id": found.pipeline(pipeline).id,
+            "pipeline_version_id": found.version(pipeline, version).id}
+
+
+@when(parsers.re(ACTOR + f" creates a run {NAME} of the version {VERSION} of the pipeline "
+                 r'"(?P<pipeline>[^"]+)"' + f" in {EXPERIMENT}" + API))
+def creates_run_of_version(world: World, request: pytest.FixtureRequest, actor: str, name: str,
+                           version: str, pipeline: str, experiment: str,
+                           api: str | None) -> None:
+    """A run that names a stored version instead of carrying a spec: v2beta1's
+    ``pipeline_version_reference``, or v1beta1's PIPELINE_VERSION reference (CREATOR)."""
+    found = registry(request, world)
+    if api == "v1beta1":
+        creator = reference("PIPELINE_VERSION", found.version(pipeline, version).id)
+        creator["relationship"] = "CREATOR"
+        world.send(actor, "POST", RUNS_V1, json={
+            "name": name, "resource_references": [
+                reference("EXPERIMENT", experiment_id(world, experiment)), creator]})
+        remember_created(world, "run", name, ("run", "id"), experiment, scene=False)
+        return
+    world.send(actor, "POST", RUNS, json={
+        "display_name": name, "experiment_id": experiment_id(world, experiment),
+        "pipeline_version_reference": version_reference(found, pipeline, version)})
+    remember_created(world, "run", name, ("run_id",), experiment, scene=False)
 
 
 # -- expectations --------------------------------------------------------------------------------
@@ -454,6 +543,16 @@ def version_unchanged(world: World, request: pytest.FixtureRequest, version: str
         f"version {version!r} is gone for its owner: {now.status_code} {now.text[:200]}"
     assert stable(now.json()) == stable(record.seen), \
         f"version {version!r} changed: {record.seen} -> {now.json()}"
+
+
+@then(parsers.re(f"no shared pipeline named {NAME} exists"))
+def no_shared_pipeline(world: World, name: str) -> None:
+    """The admin finds no shared pipeline of that name (its server name has the run prefix)."""
+    predicate = {"key": "name", "operation": "EQUALS", "string_value": world.cast.prefix + name}
+    text = urllib.parse.quote(json.dumps({"predicates": [predicate]}))
+    listed = oracles.succeeded(_view(world, ADMIN, f"{PIPELINES}?filter={text}&page_size=200"))
+    found = [p.get("pipeline_id") for p in listed.get("pipelines") or []]
+    assert not found, f"a shared pipeline {name!r} exists: {found}"
 
 
 @then(parsers.re(f"no pipeline was created in {TENANT}"))

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pytest_bdd import given, parsers, then, when
 
 from conformance.pipeline_spec import MINIMAL_PIPELINE_SPEC, MINIMAL_PIPELINE_TEXT
 from conformance.world import Named, World
 from steps.generic import ACTOR, NAME, TENANT
+from steps.pipelines import VERSION, registry, version_reference
 from steps.runs import (
     EXPERIMENT,
     NAMESPACE_REF,
@@ -100,6 +102,20 @@ def created_job_v1(world: World, actor: str, name: str, experiment: str, tenant:
 def creates_recurring_run(world: World, actor: str, name: str, experiment: str,
                           tenant: str | None) -> None:
     _create(world, actor, name, experiment, namespace_of=tenant or "", scene=False)
+
+
+@when(parsers.re(ACTOR + f" creates a recurring run {NAME} of the version {VERSION} of the "
+                 r'pipeline "(?P<pipeline>[^"]+)"' + f" in {EXPERIMENT}"))
+def creates_recurring_run_of_version(world: World, request: pytest.FixtureRequest, actor: str,
+                                     name: str, version: str, pipeline: str,
+                                     experiment: str) -> None:
+    """A disabled recurring run that names a stored version instead of carrying a spec."""
+    found = registry(request, world)
+    scheduled = body(name, experiment_id(world, experiment), enabled=False)
+    del scheduled["pipeline_spec"]
+    scheduled["pipeline_version_reference"] = version_reference(found, pipeline, version)
+    world.send(actor, "POST", RECURRING_RUNS, json=scheduled)
+    remember_created(world, KIND, name, ("recurring_run_id",), experiment, scene=False)
 
 
 @when(parsers.re(ACTOR + f" creates a v1beta1 job {NAME} in {EXPERIMENT} "
