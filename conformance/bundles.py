@@ -323,20 +323,32 @@ def redact_known(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+# Kubernetes stores Secret ``data`` base64-encoded: the redaction stays valid base64, so a bundle's
+# snapshot still imports (``PUT /_emulator/state``) for someone who wants to look around in it.
+REDACTED_DATA = base64.b64encode(REDACTED.encode()).decode()
+# Object-store users in a snapshot (format 3) carry the same keys their namespace's Secret holds.
+CREDENTIAL_FIELDS = frozenset({"access_key", "secret_key"})
+
+
 def redact_snapshot(snapshot: Any) -> Any:
-    """The snapshot with every Secret's values redacted (their keys kept) and every string
-    scrubbed (tokens, cookies, passwords quoted anywhere)."""
+    """The snapshot with every Secret's values and every object-store user's keys redacted
+    (their names kept) and every string scrubbed (tokens, cookies, passwords quoted anywhere)."""
     if isinstance(snapshot, dict):
         if snapshot.get("kind") == "Secret":
-            return {key: ({name: REDACTED for name in value} if key in ("data", "stringData")
+            return {key: (_redact_values(value, key) if key in ("data", "stringData")
                           and isinstance(value, dict) else redact_snapshot(value))
                     for key, value in snapshot.items()}
-        return {key: redact_snapshot(value) for key, value in snapshot.items()}
+        return {key: REDACTED if key in CREDENTIAL_FIELDS and isinstance(value, str)
+                else redact_snapshot(value) for key, value in snapshot.items()}
     if isinstance(snapshot, list):
         return [redact_snapshot(item) for item in snapshot]
     if isinstance(snapshot, str):
         return scrub(snapshot)
     return snapshot
+
+
+def _redact_values(values: dict[str, Any], field: str) -> dict[str, str]:
+    return dict.fromkeys(values, REDACTED_DATA if field == "data" else REDACTED)
 
 
 # -- writing ---------------------------------------------------------------------------------

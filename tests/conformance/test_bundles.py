@@ -17,6 +17,7 @@ from conformance.bundles import (
     EXCHANGES_FILE,
     FEATURE_FILE,
     FILES,
+    REDACTED_DATA,
     SNAPSHOT_FILE,
     BundleError,
     bundle_name,
@@ -126,7 +127,7 @@ def test_a_failing_scenario_leaves_a_bundle_without_any_secret_of_the_run(
     made = exchanges[0]["response_body"]
     assert any(e["id"] in made for e in snapshot["kfp"]["experiments"])
     secrets = [o for o in snapshot["cluster"]["objects"] if o["kind"] == "Secret"]
-    assert secrets and all(set(s.get("data", {}).values()) <= {REDACTED} for s in secrets)
+    assert secrets and all(set(s.get("data", {}).values()) <= {REDACTED_DATA} for s in secrets)
     assert read_bundle(stranger).failing_step is not None
 
 
@@ -257,12 +258,33 @@ def test_names_and_redaction_helpers() -> None:
     snapshot = {"objects": [{"kind": "Secret", "data": {"accesskey": "minio"},
                              "metadata": {"name": "mlpipeline-minio-artifact"}},
                             {"kind": "ConfigMap", "data": {"key": "value"}},
-                            {"note": "Bearer abc.def"}]}
+                            {"note": "Bearer abc.def"}],
+                "users": [{"namespace": "alice", "access_key": "AK", "secret_key": "SK"}]}
     assert redact_snapshot(snapshot) == {"objects": [
-        {"kind": "Secret", "data": {"accesskey": REDACTED},
+        {"kind": "Secret", "data": {"accesskey": REDACTED_DATA},
          "metadata": {"name": "mlpipeline-minio-artifact"}},
         {"kind": "ConfigMap", "data": {"key": "value"}},
-        {"note": f"Bearer {REDACTED}"}]}
+        {"note": f"Bearer {REDACTED}"}],
+        "users": [{"namespace": "alice", "access_key": REDACTED, "secret_key": REDACTED}]}
+
+
+def test_a_bundles_snapshot_imports_without_its_secrets() -> None:
+    """Per-namespace object-store users carry keys in the snapshot: they are redacted too, and
+    the redacted snapshot still imports (Secret data stays base64)."""
+    from emulator.config import EmulatorConfig
+    from emulator.core import Emulator
+    from emulator.testing import standard_profiles
+
+    config = EmulatorConfig(artifact_credentials="per-namespace")
+    source = Emulator(config, profiles=standard_profiles())
+    state = source.export_state()
+    keys = {u["secret_key"] for u in state["objects"]["users"]}
+    assert keys, "per-namespace credentials make one object-store user per profile"
+    redacted = redact_snapshot(state)
+    assert not keys & set(json.dumps(redacted).split('"'))
+    target = Emulator(config, profiles=standard_profiles())
+    target.import_state(redacted)
+    assert {u["access_key"] for u in target.export_state()["objects"]["users"]} == {REDACTED}
 
 
 def test_read_bundle_refuses_what_is_no_bundle(tmp_path: Path) -> None:
