@@ -263,7 +263,7 @@ def _actor(cast: Cast, connection: Connection, actor: str, used: bool) -> dict[s
                      audiences=[caller.audience],
                      credential="a TokenRequest token of the ServiceAccount, as a Bearer header")
         # The token the run minted, if any (read, never minted here): its claims only.
-        claims = _claims(connection._tokens.get(caller))
+        claims = _claims(connection.minted_token(caller))
         if claims:
             entry["claims"] = claims
     else:
@@ -306,10 +306,9 @@ def cast_document(cast: Cast, connection: Connection, used: Iterable[str]) -> di
 def known_secrets(connection: Connection, passwords: Iterable[str] = ()) -> set[str]:
     """The secrets this run holds: ServiceAccount tokens, gateway cookies, login passwords."""
     found = set(passwords)
-    found.update(connection._tokens.values())
-    for cookie in connection._cookies.values():
-        found.add(cookie)
-        for part in cookie.split(";"):
+    for secret in connection.held_secrets():
+        found.add(secret)
+        for part in secret.split(";"):  # a cookie string: each cookie's value alone too
             found.add(part.strip().partition("=")[2])
     for user in connection.target.users:
         with contextlib.suppress(TargetError):

@@ -349,6 +349,10 @@ def certify(settings: Settings, out: TextIO = sys.stdout) -> int:
         out.write("\n" + scrub(run.summary_line()) + "\n")
         out.write(f"reports: {Path(settings.report_dir).resolve()}/ (report.yaml, report.html, "
                   "junit.xml, cucumber.json)\n")
+        bundles = Path(settings.report_dir) / "bundles"
+        if bundles.is_dir() and any(bundles.iterdir()):
+            out.write(f"repro bundles (one per failing scenario; `kfp-isolation replay "
+                      f"<bundle>`): {bundles.resolve()}/\n")
     else:
         out.write(f"kfp-isolation: no scenario ran (pytest exit status {int(status)})\n")
     return exit_code(run, status)

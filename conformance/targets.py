@@ -109,6 +109,14 @@ class Connection:
                                                   audiences=[account.audience])
         return self._tokens[account]
 
+    def minted_token(self, account: ServiceAccount) -> str | None:
+        """The token already minted for the account, if any (never mints one)."""
+        return self._tokens.get(account)
+
+    def held_secrets(self) -> list[str]:
+        """Every token and session cookie this connection holds, for redaction."""
+        return [*self._tokens.values(), *self._cookies.values()]
+
     def password(self, email: str) -> str:
         """The password of a static user of the target file (never logged)."""
         user = next((u for u in self.target.users if u.email == email), None)

@@ -116,6 +116,10 @@ def test_a_violated_guarantee_exits_1_and_names_the_scenario(tmp_path: Path) -> 
     assert report["summary"]["verdict"] == "fail"
     assert report["failures"] and all(f["outcome"] == "fail" for f in report["failures"])
     assert any(e["status"] == 200 for f in report["failures"] for e in f["exchanges"])
+    bundles = tmp_path / "r" / "bundles"
+    assert f"repro bundles (one per failing scenario; `kfp-isolation replay <bundle>`): " \
+           f"{bundles.resolve()}/" in done.stdout
+    assert len(list(bundles.iterdir())) == len(report["failures"])
 
 
 def test_an_unreachable_target_is_an_error_not_a_failure(tmp_path: Path) -> None:
