@@ -262,16 +262,21 @@ def summary_table(run: RunResult) -> str:
 
 
 def bug_line(run: RunResult) -> str:
-    """The catalogued bugs the run's tagged scenarios decided (``kfp-isolation reproduce``
-    shows one in detail); a documented limitation is *present* or *lifted*."""
-    words = {Verdict.VULNERABLE: "present", Verdict.NOT_VULNERABLE: "lifted"}
-    parts = []
+    """The catalogued bugs the run's tagged scenarios decided, grouped by verdict
+    (``kfp-isolation reproduce`` shows one in detail); a documented limitation is *present* or
+    *lifted*."""
+    groups: dict[str, list[str]] = {}
     for finding in findings(run.scenarios):
         if bugs.BUGS[finding.bug_id].expressible == "limitation":
-            parts.append(f"{finding.bug_id} {words.get(finding.verdict, finding.verdict.value)}"
-                         " (documented limitation)")
+            word = {Verdict.VULNERABLE: "limitation present",
+                    Verdict.NOT_VULNERABLE: "limitation lifted"}.get(finding.verdict,
+                                                                     "inconclusive")
         else:
-            parts.append(f"{finding.bug_id} {finding.verdict.value}")
+            word = finding.verdict.value
+        groups.setdefault(word, []).append(finding.bug_id)
+    order = ("vulnerable", "inconclusive", "not vulnerable", "limitation present",
+             "limitation lifted")
+    parts = [f"{word} {', '.join(groups[word])}" for word in order if word in groups]
     return "catalogued bugs: " + "; ".join(parts) if parts else ""
 
 

@@ -256,7 +256,7 @@ def test_certify_names_the_bugs_its_tagged_scenarios_decided() -> None:
                         _scenario("b", Outcome.PASS, "ISO-018"),
                         _scenario("c", Outcome.LIMITATION_PRESENT, "limitations", "ISO-021"),
                         _scenario("d", Outcome.NOT_SUPPORTED, "ISO-017")])
-    assert bug_line(run) == ("catalogued bugs: ISO-014 vulnerable; ISO-017 inconclusive; "
-                             "ISO-018 not vulnerable; ISO-021 present (documented limitation)")
+    assert bug_line(run) == ("catalogued bugs: vulnerable ISO-014; inconclusive ISO-017; "
+                             "not vulnerable ISO-018; limitation present ISO-021")
     run.scenarios = [_scenario("x", Outcome.PASS, "core")]
     assert bug_line(run) == ""
