@@ -273,7 +273,8 @@ def bug_line(run: RunResult) -> str:
                                                                      "inconclusive")
         else:
             word = finding.verdict.value
-        groups.setdefault(word, []).append(finding.bug_id)
+        shared = f" (with {', '.join(finding.shared_with)})" if finding.shared_with else ""
+        groups.setdefault(word, []).append(finding.bug_id + shared)
     order = ("vulnerable", "inconclusive", "not vulnerable", "limitation present",
              "limitation lifted")
     parts = [f"{word} {', '.join(groups[word])}" for word in order if word in groups]

@@ -67,8 +67,12 @@ def describe(finding: BugFinding | None, bug_id: str) -> tuple[str, int]:
     if finding is None:
         return (f"{head}\ninconclusive: no scenario detecting {bug_id} ran "
                 f"(`kfp-isolation bugs {bug_id}` lists them)", EXIT_INCONCLUSIVE)
-    lines = [head, f"{finding.verdict.value.upper()} "
-                   f"({len(finding.scenarios)} scenario(s) detect it)"]
+    failed = sum(1 for s in finding.scenarios
+                 if s.outcome in (Outcome.FAIL, Outcome.LIMITATION_PRESENT))
+    shared = (f"; those failures also detect {', '.join(finding.shared_with)}, which this run "
+              "cannot tell apart" if finding.shared_with else "")
+    lines = [head, f"{finding.verdict.value.upper()} ({failed} of {len(finding.scenarios)} "
+                   f"scenario(s) detecting it failed{shared})"]
     if finding.verdict is Verdict.VULNERABLE:
         for scenario in finding.evidence:
             lines += evidence_lines(scenario)

@@ -36,6 +36,8 @@ class BugFinding:
     verdict: Verdict
     evidence: tuple[ScenarioResult, ...]  # the scenarios that decided (all tagged ones if none)
     scenarios: tuple[ScenarioResult, ...]  # every scenario of the run tagged with the bug
+    # Other bugs the deciding failures also detect: the run cannot tell them apart.
+    shared_with: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
@@ -53,7 +55,12 @@ def verdict_of(outcomes: set[Outcome]) -> Verdict:
 
 
 def findings(scenarios: list[ScenarioResult]) -> list[BugFinding]:
-    """One finding per bug that at least one of ``scenarios`` is tagged with, in id order."""
+    """One finding per bug that at least one of ``scenarios`` is tagged with, in id order.
+
+    A failing scenario tagged with several bugs (the oracle of one attack that two bugs both
+    open) does not convict a bug whose own scenarios -- tagged with it alone -- all passed: the
+    other bug explains that failure.  Where it is the only evidence, the finding names the
+    bugs it is shared with."""
     tagged: dict[str, list[ScenarioResult]] = {}
     for scenario in scenarios:
         for bug_id in bugs_of(scenario.tags):
@@ -61,12 +68,18 @@ def findings(scenarios: list[ScenarioResult]) -> list[BugFinding]:
     found = []
     for bug_id in sorted(tagged):
         members = tagged[bug_id]
-        verdict = verdict_of({s.outcome for s in members})
+        own = [s for s in members if bugs_of(s.tags) == [bug_id]]
+        cleared = bool(own) and {s.outcome for s in own} <= _ABSENT
+        deciding = [s for s in members if s.outcome not in _PRESENT or s in own or not cleared]
+        verdict = verdict_of({s.outcome for s in deciding})
         if verdict is Verdict.VULNERABLE:
-            evidence = tuple(s for s in members if s.outcome in _PRESENT)
+            evidence = tuple(s for s in deciding if s.outcome in _PRESENT)
         elif verdict is Verdict.INCONCLUSIVE:
-            evidence = tuple(s for s in members if s.outcome not in _ABSENT)
+            evidence = tuple(s for s in deciding if s.outcome not in _ABSENT)
         else:
-            evidence = tuple(members)
-        found.append(BugFinding(bug_id, verdict, evidence, tuple(members)))
+            evidence = tuple(deciding)
+        shared = () if any(bugs_of(s.tags) == [bug_id] for s in evidence) or \
+            verdict is not Verdict.VULNERABLE else \
+            tuple(sorted({b for s in evidence for b in bugs_of(s.tags)} - {bug_id}))
+        found.append(BugFinding(bug_id, verdict, evidence, tuple(members), shared))
     return found

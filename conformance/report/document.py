@@ -101,7 +101,7 @@ def _bug(finding: BugFinding) -> dict[str, Any]:
     bug = BUGS[finding.bug_id]
     return {"id": bug.id, "title": bug.title, "verdict": finding.verdict.value,
             "links": list(bug.links), "fixed": bug.fixed,
-            "scenarios": len(finding.scenarios),
+            "scenarios": len(finding.scenarios), "shared_with": list(finding.shared_with),
             "evidence": [{"id": s.id, "outcome": s.outcome.value, "message": reason(s)}
                          for s in finding.evidence]}
 

@@ -139,16 +139,36 @@ def test_verdict_of_outcomes(outcomes: set[Outcome], verdict: Verdict) -> None:
 
 
 def test_findings_group_by_tag_and_keep_the_deciding_scenarios() -> None:
-    run = [_scenario("a", Outcome.PASS, "core", "ISO-005"),
-           _scenario("b", Outcome.FAIL, "ISO-005", "ISO-006"),
+    run = [_scenario("a", Outcome.FAIL, "core", "ISO-005"),
+           _scenario("b", Outcome.PASS, "ISO-005"),
            _scenario("c", Outcome.PASS, "ISO-012"),
-           _scenario("d", Outcome.FAIL, "core")]
+           _scenario("d", Outcome.FAIL, "core"),
+           _scenario("e", Outcome.NOT_SUPPORTED, "ISO-017")]
     found = {f.bug_id: f for f in findings(run)}
-    assert set(found) == {"ISO-005", "ISO-006", "ISO-012"}
+    assert set(found) == {"ISO-005", "ISO-012", "ISO-017"}
     assert found["ISO-005"].verdict is Verdict.VULNERABLE
-    assert [s.name for s in found["ISO-005"].evidence] == ["b"]
+    assert [s.name for s in found["ISO-005"].evidence] == ["a"]
     assert len(found["ISO-005"].scenarios) == 2
     assert found["ISO-012"].verdict is Verdict.NOT_VULNERABLE
+    assert found["ISO-017"].verdict is Verdict.INCONCLUSIVE
+
+
+def test_a_failure_two_bugs_share_convicts_only_the_bug_without_a_passing_scenario_of_its_own(
+        ) -> None:
+    # ISO-014 and ISO-015 both open the namespace-swap download; only ISO-014 opens the others.
+    swap = _scenario("swap", Outcome.FAIL, "ISO-014", "ISO-015")
+    run = [_scenario("no-namespace", Outcome.PASS, "ISO-014"),
+           _scenario("other-namespace", Outcome.PASS, "ISO-014"), swap]
+    found = {f.bug_id: f for f in findings(run)}
+    assert found["ISO-014"].verdict is Verdict.NOT_VULNERABLE
+    assert found["ISO-015"].verdict is Verdict.VULNERABLE
+    assert found["ISO-015"].shared_with == ("ISO-014",)
+    run = [_scenario("no-namespace", Outcome.FAIL, "ISO-014"),
+           _scenario("other-namespace", Outcome.PASS, "ISO-014"), swap]
+    found = {f.bug_id: f for f in findings(run)}
+    assert found["ISO-014"].verdict is Verdict.VULNERABLE
+    assert found["ISO-014"].shared_with == ()
+    assert [s.name for s in found["ISO-014"].evidence] == ["no-namespace", "swap"]
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -222,7 +242,7 @@ def _reproduce(*args: str) -> subprocess.CompletedProcess[str]:
 def test_reproduce_says_vulnerable_with_evidence_and_not_vulnerable(tmp_path: Path) -> None:
     shared = _reproduce("ISO-021", "--report-dir", str(tmp_path / "a"))
     assert shared.returncode == 1, shared.stdout + shared.stderr
-    assert "VULNERABLE (2 scenario(s) detect it)" in shared.stdout
+    assert "VULNERABLE (2 of 2 scenario(s) detecting it failed)" in shared.stdout
     assert re.search(r"limitation present: .*: The object store is shared", shared.stdout)
     assert "held: Then bob receives the content of the output artifact" in shared.stdout
     report = tmp_path / "a" / "report.yaml"
