@@ -491,11 +491,10 @@ class PipelineService:
             "Failed to create a v1beta1 pipeline version"
         try:
             pipeline = self.lookup(pipeline_id)
-            if api == "v1beta1" and bugs.on(self.state.config, "ISO-004"):
-                # ISO-004: 1.5 ... 1.8.5 asked `list` in namespace "" here, which is always
-                # allowed, instead of `create` in the pipeline's namespace.
-                self._authorize(creds, "", "list", request.name, pipeline.id)
-            else:
+            # ISO-004: 1.5 ... 1.8.5 asked CanAccessPipeline(ctx, "", list) here, which returned
+            # "allowed" for the empty namespace before any authentication or SAR (so no
+            # shared-pipeline rule applies either, ISO-012 included).
+            if not (api == "v1beta1" and bugs.on(self.state.config, "ISO-004")):
                 self._authorize(creds, pipeline.namespace, "create", request.name, pipeline.id)
             template = self._template_for(request)
             version = self._new_version(pipeline, request, template)
