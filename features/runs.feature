@@ -245,9 +245,10 @@ Feature: Runs belong to their experiment's namespace
   Scenario: bob cannot read an output artifact of alice's v1 run through the API server
     Given alice's v1 run "legacy" of the producer workflow in the experiment "plans" has finished
     Then the workflow of the run "legacy" names the output artifact "data"
+    And alice reads the output artifact "data" of the run "legacy" from the object store
     When bob reads the output artifact "data" of the run "legacy" through the API server
-    Then the API server refuses with 403
-    And the answer holds no artifact content
+    Then the API server refuses with 403 "Failed to authorize the request: Failed to access run {run:legacy}. Check if you have access to namespace {namespace:alice}: Unauthenticated: Failed to check authorization. User identity is empty in the request header: Unauthenticated: Request header error: there is no user identity header.: Request header error: there is no user identity header."
+    And the answer holds none of the output artifact "data" of the run "legacy"
 
   @ISO-009 @requires-data-plane
   Scenario: bob cannot read the log of a pod of alice's run through the API server

@@ -43,6 +43,9 @@ AS_ACCOUNT = r'(?: as "(?P<account>[\w-]+)")?'
 SECRET = r'"(?P<secret>[\w-]+)"'
 STATE = r'"(?P<state>[A-Z_]+)"'
 ARTIFACT = r'"(?P<artifact>[\w-]+)"'
+# Where a v1 workflow's output artifacts go when its S3 location names no bucket: the
+# workflow controller's artifact repository (KFP's default bucket).
+ARTIFACT_BUCKET = "mlpipeline"
 # The producer as a KFP v1 pipeline (an Argo Workflow, what KFP 1.x compiled): one task that
 # prints a line and writes the Argo output artifact "data".
 LEGACY_PRODUCER = """\
@@ -201,8 +204,9 @@ def finished_legacy_run(world: World, tenant: str, name: str, experiment: str) -
     run_finished(world, name)
 
 
-def _node_with_output(world: World, name: str, artifact: str) -> str | None:
-    """The id of the run's workflow node whose outputs name ``artifact`` with an object key."""
+def _output_of_node(world: World, name: str, artifact: str) -> tuple[str, dict[str, Any]] | None:
+    """(node id, S3 location) of the run's workflow node whose outputs name ``artifact`` with
+    an object key."""
     named = world.named(KIND, name)
     namespace = world.cast.namespace(named.tenant)
     for workflow in dataplane.workflows_of_run(world.connection, namespace, named.id):
@@ -210,8 +214,14 @@ def _node_with_output(world: World, name: str, artifact: str) -> str | None:
             outputs = (node.get("outputs") or {}) if isinstance(node, dict) else {}
             for item in outputs.get("artifacts") or []:
                 if item.get("name") == artifact and (item.get("s3") or {}).get("key"):
-                    return str(node.get("id") or node_id)
+                    return str(node.get("id") or node_id), dict(item["s3"])
     return None
+
+
+def _node_with_output(world: World, name: str, artifact: str) -> str | None:
+    """The id of the run's workflow node whose outputs name ``artifact`` with an object key."""
+    found = _output_of_node(world, name, artifact)
+    return found[0] if found else None
 
 
 @then(parsers.re(f"the workflow of the run {NAME} names the output artifact {ARTIFACT}"))
@@ -278,15 +288,59 @@ def api_server_refuses(world: World, status: str) -> None:
         f"expected {status}, got {response.status_code}: {response.text[:300]}"
 
 
-@then("the answer holds no artifact content")
-def no_artifact_content(world: World) -> None:
+@then(parsers.re(ACTOR + f" reads the output artifact {ARTIFACT} of the run {NAME} from the "
+                 "object store"))
+def owner_reads_node_artifact(world: World, actor: str, artifact: str, name: str) -> None:
+    """The positive control of a refused ``:read``: the object the node output names, as
+    ``actor`` reads it with the run's namespace's own object-store credentials (the bytes the
+    API server would have served)."""
+    found = _output_of_node(world, name, artifact)
+    if found is None:
+        raise HarnessError(f"run {name!r} has no node with the output artifact {artifact!r}")
+    _, location = found
+    tenant = world.named(KIND, name).tenant
+    if world.cast.owner(tenant) != actor:
+        raise HarnessError(f"{actor} does not own the namespace of run {name!r}")
+    namespace = world.cast.namespace(tenant)
+    bucket = str(location.get("bucket") or ARTIFACT_BUCKET)
+    stored = dataplane.ObjectStore(
+        world.connection.target.object_store,
+        dataplane.namespace_credentials(world.connection, namespace)).read(
+            bucket, str(location["key"]))
+    assert stored.ok, f"{actor} cannot read {bucket}/{location['key']}: {stored.describe()}"
+    assert stored.value, f"the output artifact {artifact!r} of run {name!r} is empty"
+    world.notes[f"artifact {name} {artifact}"] = bytes(stored.value)
+
+
+@then(parsers.re(r'the API server refuses with (?P<status>\d{3}) "(?P<message>.*)"'))
+def api_server_refuses_with(world: World, status: str, message: str) -> None:
+    """The status and the handler's own error body (``writeErrorToResponse``: the message as
+    both ``error_message`` and ``error_details``), nothing else."""
+    api_server_refuses(world, status)
     response = world.last()
+    expected = world.resolve(message)
     try:
-        data = response.json()
+        body = response.json()
     except ValueError:
-        data = None
-    assert not (isinstance(data, dict) and "data" in data), \
-        f"the answer holds an artifact: {response.text[:200]}"
+        raise AssertionError(f"expected a JSON error, got {response.text[:300]!r}") from None
+    assert body == {"error_message": expected, "error_details": expected}, \
+        f"expected the error {expected!r}, got {response.text[:300]!r}"
+
+
+@then(parsers.re(f"the answer holds none of the output artifact {ARTIFACT} of the run {NAME}"))
+def no_artifact_content(world: World, artifact: str, name: str) -> None:
+    """Neither the object's bytes nor their base64 (how ``:read`` serves them), anywhere in
+    the answer: its body or its headers."""
+    data = world.notes.get(f"artifact {name} {artifact}")
+    if not isinstance(data, bytes):
+        raise HarnessError(f"the output artifact {artifact!r} of run {name!r} was not read "
+                           "before this step")
+    response = world.last()
+    encoded = base64.b64encode(data)
+    answer = response.content + "\n".join(
+        f"{key}: {value}" for key, value in response.headers.items()).encode("utf-8")
+    for form, text in (("bytes", data), ("base64", encoded)):
+        assert text not in answer, f"the answer holds the artifact's {form}: {answer[:300]!r}"
 
 
 @then(parsers.re(f"the answer holds none of the log of the run {NAME}"))
