@@ -33,6 +33,7 @@ import binascii
 import contextlib
 import json
 import re
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -325,7 +326,9 @@ def redact_known(text: str, secrets: Iterable[str]) -> str:
 # Kubernetes stores Secret ``data`` base64-encoded: the redaction stays valid base64, so a bundle's
 # snapshot still imports (``PUT /_emulator/state``) for someone who wants to look around in it.
 REDACTED_DATA = base64.b64encode(REDACTED.encode()).decode()
-# Object-store users in a snapshot (format 3) carry the same keys their namespace's Secret holds.
+# Object-store users in a snapshot (format 3) carry the same keys their namespace's Secret holds:
+# each gets its own placeholder (``<redacted>-secret_key-bob``), so an imported bundle snapshot
+# still tells its users apart.
 CREDENTIAL_FIELDS = frozenset({"access_key", "secret_key"})
 
 
@@ -337,8 +340,10 @@ def redact_snapshot(snapshot: Any) -> Any:
             return {key: (_redact_values(value, key) if key in ("data", "stringData")
                           and isinstance(value, dict) else redact_snapshot(value))
                     for key, value in snapshot.items()}
-        return {key: REDACTED if key in CREDENTIAL_FIELDS and isinstance(value, str)
-                else redact_snapshot(value) for key, value in snapshot.items()}
+        owner = snapshot.get("namespace") or snapshot.get("username") or ""
+        return {key: f"{REDACTED}-{key}-{owner}" if key in CREDENTIAL_FIELDS
+                and isinstance(value, str) else redact_snapshot(value)
+                for key, value in snapshot.items()}
     if isinstance(snapshot, list):
         return [redact_snapshot(item) for item in snapshot]
     if isinstance(snapshot, str):
@@ -369,6 +374,14 @@ class Source:
     example: dict[str, str]
 
 
+def _is_bundle(folder: Path) -> bool:
+    try:
+        meta = yaml.safe_load((folder / BUNDLE_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(meta, dict) and meta.get("kind") == KIND
+
+
 @dataclass
 class BundleWriter:
     """Writes the bundles of one run into ``root`` (one writer per pytest session)."""
@@ -379,6 +392,15 @@ class BundleWriter:
     _names: set[str] = field(default_factory=set)
     _seq: int = 0  # the last authorization decision seen (the emulator's log)
     _emulator_bugs: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        """Bundles an earlier run left in ``root`` go: a bundle there must be this run's
+        failure (``certify`` reuses its report folder).  Only folders that are bundles."""
+        if not self.root.is_dir():
+            return
+        for folder in self.root.iterdir():
+            if folder.is_dir() and _is_bundle(folder):
+                shutil.rmtree(folder)
 
     def mark(self, connection: Connection) -> int:
         """The emulator's last decision number as a scenario begins (0 elsewhere): its

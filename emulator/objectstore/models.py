@@ -270,9 +270,13 @@ class ObjectStore:
                     raise ValueError(f"object key must be 1 to {MAX_KEY_BYTES} bytes")
                 bucket.objects[stored.key] = stored
             buckets[name] = bucket
-        users = {}
+        users: dict[str, Credential] = {}
         for entry in data.get("users", []):
             namespace = _text(entry["namespace"])
+            if namespace in users or any(u.access_key == _text(entry["access_key"])
+                                         for u in users.values()):
+                raise ValueError(f"object-store user of {namespace!r} is listed twice or "
+                                 "shares another user's access key")
             users[namespace] = Credential(_text(entry["access_key"]),
                                           _text(entry["secret_key"]),
                                           _text(entry.get("username", namespace)),

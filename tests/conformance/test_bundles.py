@@ -3,6 +3,7 @@ secret of the run in any file, and the reduced Gherkin runs on its own."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -150,11 +151,17 @@ def test_no_bundle_for_a_pass_or_a_harness_error(pytester: pytest.Pytester,
                                                  tmp_path: Path) -> None:
     feature = tmp_path / "broken.feature"
     feature.write_text(BROKEN)
+    bundles = tmp_path / "report" / "bundles"
+    # What an earlier run into the same report folder left: its bundle must not look like
+    # this run's failure; anything that is no bundle stays.
+    (bundles / "old-failure").mkdir(parents=True)
+    (bundles / "old-failure" / BUNDLE_FILE).write_text("kind: ReproBundle\n")
+    (bundles / "notes").mkdir()
+    (bundles / "notes" / BUNDLE_FILE).write_text("kind: Something\n")
     found = outcomes(pytester, [str(feature)], "--kfp-report-dir", str(tmp_path / "report"))
     assert sorted(found.values()) == ["error", "pass"], found
     assert (tmp_path / "report" / "report.yaml").is_file()
-    bundles = tmp_path / "report" / "bundles"
-    assert not bundles.exists() or not any(bundles.iterdir())
+    assert sorted(p.name for p in bundles.iterdir()) == ["notes"]
 
 
 def test_the_reduced_feature_runs_alone(pytester: pytest.Pytester, tmp_path: Path) -> None:
@@ -265,7 +272,8 @@ def test_names_and_redaction_helpers() -> None:
          "metadata": {"name": "mlpipeline-minio-artifact"}},
         {"kind": "ConfigMap", "data": {"key": "value"}},
         {"note": f"Bearer {REDACTED}"}],
-        "users": [{"namespace": "alice", "access_key": REDACTED, "secret_key": REDACTED}]}
+        "users": [{"namespace": "alice", "access_key": f"{REDACTED}-access_key-alice",
+                   "secret_key": f"{REDACTED}-secret_key-alice"}]}
 
 
 def test_a_bundles_snapshot_imports_without_its_secrets() -> None:
@@ -273,6 +281,7 @@ def test_a_bundles_snapshot_imports_without_its_secrets() -> None:
     the redacted snapshot still imports (Secret data stays base64)."""
     from emulator.config import EmulatorConfig
     from emulator.core import Emulator
+    from emulator.snapshot import SnapshotError
     from emulator.testing import standard_profiles
 
     config = EmulatorConfig(artifact_credentials="per-namespace")
@@ -284,7 +293,15 @@ def test_a_bundles_snapshot_imports_without_its_secrets() -> None:
     assert not keys & set(json.dumps(redacted).split('"'))
     target = Emulator(config, profiles=standard_profiles())
     target.import_state(redacted)
-    assert {u["access_key"] for u in target.export_state()["objects"]["users"]} == {REDACTED}
+    users = target.export_state()["objects"]["users"]
+    assert sorted(u["access_key"] for u in users) == [f"{REDACTED}-access_key-alice",
+                                                       f"{REDACTED}-access_key-bob"]
+    credential = target.object_store.credential(f"{REDACTED}-access_key-bob")
+    assert credential is not None and credential.namespace == "bob"
+    twins = copy.deepcopy(redacted)
+    twins["objects"]["users"][1]["access_key"] = twins["objects"]["users"][0]["access_key"]
+    with pytest.raises(SnapshotError, match="shares another user's access key"):
+        target.import_state(twins)
 
 
 def test_read_bundle_refuses_what_is_no_bundle(tmp_path: Path) -> None:
