@@ -15,7 +15,7 @@ Feature: The KFP UI server serves a run's artifacts and logs only to its namespa
     When alice downloads the output artifact of the run "r1" through the UI for alice
     Then the download holds the output artifact of the run "r1"
     When bob downloads the output artifact of the run "r1" through the UI for alice
-    Then the UI server refuses with 403 "User is not authorized to GET VIEWERS in namespace {namespace:alice}"
+    Then the UI server refuses with 403 "User is not authorized to GET VIEWERS in namespace {namespace:alice}" and the API server's reason
 
   @ISO-014 @ISO-015
   Scenario: bob naming his own namespace does not get alice's artifact

@@ -7,6 +7,7 @@ as plain text with its own status codes (frontend/server/handlers/artifacts.ts, 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from conformance.outcomes import HarnessError
 from conformance.pipeline_spec import PRODUCER_OUTPUT
 from conformance.world import World
 from steps.generic import ACTOR, NAME, TENANT
+from steps.oracles import PERMISSION_DENIED
 from steps.runs import KIND
 
 SCOPE = f"(?: for {TENANT}| without a namespace)"
@@ -86,15 +88,36 @@ def download_holds(world: World, name: str) -> None:
         "the UI server's download differs from the object in the store"
 
 
-@then(parsers.re(r'the UI server refuses with (?P<status>\d{3}) "(?P<message>.*)"'))
-def ui_refuses(world: World, status: str, message: str) -> None:
-    """The exact status, and the UI server's text (which may go on with the API's reason)."""
+REASON = " and the API server's reason"
+# A grpc-gateway error (google.rpc.Status, with grpc-gateway v1's ``error`` copy).
+API_ERROR_FIELDS = frozenset({"error", "code", "message", "details"})
+
+
+@then(parsers.re(r'the UI server refuses with (?P<status>\d{3}) "(?P<message>.*)"'
+                 f"(?P<reason>{REASON})?"))
+def ui_refuses(world: World, status: str, message: str, reason: str | None) -> None:
+    """The exact status and the exact body: Express's ``res.status(n).send(text)`` sends the
+    handler's text and nothing more, so a refusal that also carries what it refuses fails.
+    The SAR refusal goes on with ``: `` and the API server's error, quoted as its JSON."""
     response = world.last()
     expected = world.resolve(message)
     assert response.status_code == int(status), \
         f"expected {status} {expected!r}, got {response.status_code}: {response.text[:300]}"
-    assert expected in response.text, \
-        f"expected {expected!r} in the answer, got {response.text[:300]!r}"
+    if not reason:
+        assert response.text == expected, \
+            f"expected exactly {expected!r}, got {response.text[:300]!r}"
+        return
+    head, sep, quoted = response.text.partition(": ")
+    assert head == expected and sep, \
+        f"expected {expected!r} and the API server's reason, got {response.text[:300]!r}"
+    try:
+        error = json.loads(quoted)
+    except ValueError:
+        error = None
+    assert isinstance(error, dict) and error.get("code") == PERMISSION_DENIED, \
+        f"expected the API server's PermissionDenied error after {expected!r}, got {quoted[:300]!r}"
+    assert set(error) <= API_ERROR_FIELDS, \
+        f"the API server's error has fields of its own: {sorted(set(error) - API_ERROR_FIELDS)}"
 
 
 def _a_pod(world: World, name: str) -> Any:
