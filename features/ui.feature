@@ -51,3 +51,10 @@ Feature: The UI shows a user only the namespace they chose
     Then the UI server refuses with 410 "The generic /_proxy/ endpoint is deprecated and no longer supported."
     When bob sends GET /apis/v2beta1/_proxy/http%3A%2F%2Fml-pipeline.kubeflow%3A8888%2Fapis%2Fv2beta1%2Fhealthz through the gateway
     Then the UI server refuses with 410 "The generic /_proxy/ endpoint is deprecated and no longer supported."
+
+  @ISO-017
+  Scenario: A Referer naming the generic proxy does not send the UI's own pages elsewhere
+    When bob sends GET / through the gateway
+    Then the UI server serves its web page
+    When bob sends GET / through the gateway with the Referer /apis/v1beta1/_proxy/http%3A%2F%2Fml-pipeline.kubeflow%3A8888%2F
+    Then the UI server serves its web page

@@ -148,3 +148,30 @@ def ui_list_call(world: World, actor: str, what: str, tenant: str) -> None:
     path = EXPERIMENTS if what == "experiment" else RUNS
     world.send(actor, "GET", f"{path}?{UI_LIST_QUERY}&namespace={world.cast.namespace(tenant)}",
                door="gateway")
+
+
+# -- the UI server's own answers ----------------------------------------------------------------
+
+@when(parsers.re(ACTOR + r" sends GET (?P<path>\S+) through the gateway with the Referer "
+                 r"(?P<referer>\S+)"))
+def sends_with_referer(world: World, actor: str, path: str, referer: str) -> None:
+    """A browser's request from a page the UI served at ``referer`` (a path below the UI's
+    base URL, like ``path``): the old proxy middleware forwarded any request whose Referer
+    named a ``/_proxy/`` URL to that URL's origin (ISO-017)."""
+    base = world.session(actor, "gateway").base_url
+    world.send(actor, "GET", path, door="gateway",
+               headers={"Referer": base + world.resolve(referer)})
+
+
+@then("the UI server serves its web page")
+def serves_web_page(world: World) -> None:
+    """What the UI server answers for a path of the UI itself: the web UI's HTML page (never
+    what an API server or another in-cluster service answers)."""
+    response = world.last()
+    assert response.status_code == 200, \
+        f"expected the UI's web page, got {response.status_code}: {response.text[:300]!r}"
+    kind = response.headers.get("content-type", "")
+    assert kind.startswith("text/html"), \
+        f"expected the UI's web page (text/html), got {kind!r}: {response.text[:300]!r}"
+    assert "<html" in response.text.lower(), \
+        f"expected the UI's web page, got {response.text[:300]!r}"
