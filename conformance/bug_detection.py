@@ -4,6 +4,9 @@ For each switchable bug of :mod:`emulator.bugs`, run the whole suite against an 
 emulator with that bug switched on (``--kfp-bug``) and require:
 
 * *detected*: at least one scenario tagged with the bug ends ``fail``;
+* *every tag holds*: every scenario tagged with the bug fails in at least one of its rows
+  (unless this setup cannot run it: ``not supported``), so no tag marks a scenario the bug
+  leaves passing;
 * *precise*: every scenario that fails or errors is tagged with the bug (one that is not is
   *LEAKED*: the switch changed behaviour some other guarantee covers, or broke the harness).
 
@@ -31,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from conformance.bug_list import tagged_locations
 from emulator import bugs
 
 FEATURES = Path(__file__).resolve().parent.parent / "features"
@@ -45,6 +49,7 @@ class Run:
     name: str  # a bug id, "KFP <version>" or "secure"
     flags: tuple[str, ...]
     failing: list[dict[str, Any]] = field(default_factory=list)  # report failure entries
+    unsupported: set[tuple[str, int]] = field(default_factory=set)  # (file, line) not run here
     outcomes: dict[str, str] = field(default_factory=dict)  # tagged scenario id -> outcome
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -67,7 +72,9 @@ def run_suite(name: str, flags: tuple[str, ...], features: Path = FEATURES) -> R
                    tail="\n".join(output.splitlines()[-20:]))
     outcomes = {evidence["id"]: evidence["outcome"]
                 for finding in document.get("bugs", []) for evidence in finding["evidence"]}
+    unsupported = {(entry["file"], int(entry["line"])) for entry in document.get("skipped", [])}
     return Run(name, flags, failing=list(document.get("failures", [])), outcomes=outcomes,
+               unsupported=unsupported,
                counts=dict(document["summary"]["counts"]),
                seconds=time.monotonic() - started)
 
@@ -78,6 +85,8 @@ class Proof:
 
     run: Run
     expected: frozenset[str]  # bugs whose tagged scenarios may fail in this run
+    # The tagged scenarios that must each fail (a single bug's run), as (file, line).
+    required: frozenset[tuple[str, int]] = frozenset()
 
     @property
     def detected(self) -> list[dict[str, Any]]:
@@ -89,12 +98,18 @@ class Proof:
         return [f for f in self.run.failing if not self.expected & set(f.get("bugs", ()))]
 
     @property
+    def unproven(self) -> list[tuple[str, int]]:
+        """Tagged scenarios this setup ran that did not fail in any row."""
+        failed = {(f["file"], int(f["line"])) for f in self.detected}
+        return sorted(self.required - failed - self.run.unsupported)
+
+    @property
     def ok(self) -> bool:
         if not self.run.counts:
             return False
         if not self.expected:  # nothing switched on: nothing may fail
             return not self.run.failing
-        return bool(self.detected) and not self.leaked
+        return bool(self.detected) and not self.leaked and not self.unproven
 
     def line(self) -> str:
         if not self.run.counts:
@@ -104,7 +119,8 @@ class Proof:
         else:
             mark = "LEAKED" if self.leaked else "MISSED"
         return (f"{mark:12} {self.run.name:22} {len(self.detected):3} tagged fail, "
-                f"{len(self.leaked)} untagged fail/error, {self.run.seconds:5.1f} s")
+                f"{len(self.leaked)} untagged fail/error, {len(self.unproven)} tagged "
+                f"scenario(s) passing, {self.run.seconds:5.1f} s")
 
 
 def secure_problems(run: Run) -> list[str]:
@@ -127,19 +143,21 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [b for b in chosen if b not in bugs.SWITCHABLE]
     if unknown:
         parser.error(f"not switchable: {', '.join(unknown)} (`kfp-isolation bugs` lists them)")
-    jobs: list[tuple[str, tuple[str, ...], frozenset[str]]] = [
-        (bug_id, ("--kfp-bug", bug_id), frozenset({bug_id})) for bug_id in chosen]
+    locations = tagged_locations()
+    jobs: list[tuple[str, tuple[str, ...], frozenset[str], frozenset[tuple[str, int]]]] = [
+        (bug_id, ("--kfp-bug", bug_id), frozenset({bug_id}),
+         frozenset(locations.get(bug_id, ()))) for bug_id in chosen]
     if not args.bugs:
-        jobs.append(("secure", (), frozenset()))
-        jobs += [(f"KFP {v.version}", ("--kfp-emulate-kfp", v.version), v.switched)
-                 for v in bugs.KFP_VERSIONS.values()]
+        jobs.append(("secure", (), frozenset(), frozenset()))
+        jobs += [(f"KFP {v.version}", ("--kfp-emulate-kfp", v.version), v.switched,
+                  frozenset()) for v in bugs.KFP_VERSIONS.values()]
     started = time.monotonic()
     proofs: list[Proof] = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = {pool.submit(run_suite, name, flags): expected
-                   for name, flags, expected in jobs}
+        futures = {pool.submit(run_suite, name, flags): (expected, required)
+                   for name, flags, expected, required in jobs}
         for done in as_completed(futures):
-            proof = Proof(done.result(), futures[done])
+            proof = Proof(done.result(), *futures[done])
             proofs.append(proof)
             print(f"[{len(proofs):>2}/{len(jobs)}] {proof.line()}", flush=True)
     failed = [p for p in proofs if not p.ok]
@@ -147,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n--- {proof.run.name} ({' '.join(proof.run.flags) or 'no bug'}) ---")
         for entry in proof.leaked:
             print(f"  untagged {entry['outcome']}: {entry['id']} {entry.get('bugs') or ''}")
+        for file, line in proof.unproven:
+            print(f"  tagged but passing: {file}:{line}")
         if proof.run.tail:
             print(proof.run.tail)
     secure = next((p.run for p in proofs if p.run.name == "secure"), None)

@@ -24,15 +24,25 @@ def tagged_scenarios(folder: Path | None = None) -> dict[str, list[str]]:
     ``Feature:`` line covers the file's scenarios; Examples tags are not bug tags)."""
     found: dict[str, list[str]] = {}
     for path in sorted((folder or features_dir()).glob("*.feature")):
-        for bug_id, name in _scan(path):
+        for bug_id, _, name in _scan(path):
             found.setdefault(bug_id, []).append(f"{path.name}: {name}")
     return found
 
 
-def _scan(path: Path) -> Iterator[tuple[str, str]]:
+def tagged_locations(folder: Path | None = None) -> dict[str, set[tuple[str, int]]]:
+    """Bug id -> (feature file name, line of its ``Scenario``) of every tagged scenario: how a
+    report names a scenario (every row of an outline shares its line)."""
+    found: dict[str, set[tuple[str, int]]] = {}
+    for path in sorted((folder or features_dir()).glob("*.feature")):
+        for bug_id, line, _ in _scan(path):
+            found.setdefault(bug_id, set()).add((path.name, line))
+    return found
+
+
+def _scan(path: Path) -> Iterator[tuple[str, int, str]]:
     pending: list[str] = []
     feature_tags: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         stripped = line.strip()
         if stripped.startswith("@"):
             pending += _TAG.findall(stripped)
@@ -43,7 +53,7 @@ def _scan(path: Path) -> Iterator[tuple[str, str]]:
         match = _SCENARIO.match(line)
         if match:
             for bug_id in dict.fromkeys(feature_tags + pending):
-                yield bug_id, match.group(1)
+                yield bug_id, number, match.group(1)
         if stripped and not stripped.startswith("#"):
             pending = []
 

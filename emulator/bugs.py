@@ -8,8 +8,8 @@ behaviour.  Entries the emulator cannot express say why; documented limitations 
 emulator shows by default (ML Metadata, the shared object store) are ``limitation`` entries.
 
 Both the emulator and the conformance suite import this module: the suite tags the scenarios
-that detect a bug with its id (``@ISO-005``) and proves in CI that each switch turns exactly
-those scenarios to ``fail`` (``python -m conformance.bug_detection``).
+that detect a bug with its id (``@ISO-005``) and proves in CI that each switch makes every one of
+those scenarios, and no other, end ``fail`` (``python -m conformance.bug_detection``).
 """
 
 from __future__ import annotations

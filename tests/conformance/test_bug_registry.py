@@ -280,3 +280,31 @@ def test_certify_names_the_bugs_its_tagged_scenarios_decided() -> None:
                              "not vulnerable ISO-018; limitation present ISO-021")
     run.scenarios = [_scenario("x", Outcome.PASS, "core")]
     assert bug_line(run) == ""
+
+
+def test_the_proof_wants_every_tagged_scenario_to_fail_and_nothing_else() -> None:
+    from conformance.bug_detection import Proof, Run, secure_problems
+
+    def failure(line: int, *tags: str, outcome: str = "fail") -> dict[str, object]:
+        return {"id": f"s{line}", "file": "x.feature", "line": line, "outcome": outcome,
+                "bugs": list(tags)}
+
+    counts = {"pass": 10, "fail": 2}
+    required = frozenset({("x.feature", 3), ("x.feature", 9), ("x.feature", 20)})
+    run = Run("ISO-005", (), failing=[failure(3, "ISO-005"), failure(9, "ISO-005")],
+              unsupported={("x.feature", 20)}, counts=counts)
+    assert Proof(run, frozenset({"ISO-005"}), required).ok  # 20 cannot run here: fine
+    partial = Run("ISO-005", (), failing=[failure(3, "ISO-005")], counts=counts)
+    proof = Proof(partial, frozenset({"ISO-005"}), required)
+    assert not proof.ok and proof.unproven == [("x.feature", 9), ("x.feature", 20)]
+    assert "MISSED" in proof.line()
+    leaked = Run("ISO-005", (), failing=[failure(3, "ISO-005"), failure(9, "ISO-005"),
+                                         failure(40, outcome="error")],
+                 unsupported={("x.feature", 20)}, counts=counts)
+    proof = Proof(leaked, frozenset({"ISO-005"}), required)
+    assert not proof.ok and "LEAKED" in proof.line()
+    assert not Proof(Run("x", (), counts={}), frozenset({"ISO-005"})).ok  # no report
+    secure = Run("secure", (), failing=[failure(7)], outcomes={"s3": "fail", "s4": "pass"},
+                 counts=counts)
+    assert not Proof(secure, frozenset()).ok
+    assert secure_problems(secure) == ["s3: fail", "s7: fail (untagged)"]
