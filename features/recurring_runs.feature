@@ -151,6 +151,22 @@ Feature: Recurring runs belong to their experiment's namespace
       | rita   | enable  | paused | is denied |
       | rita   | delete  | daily  | is denied |
 
+  @ISO-003
+  Scenario Outline: <actor> may not report a forged scheduled workflow for alice's recurring run
+    When an admin reports the scheduled workflow of the recurring run "paused" as it is
+    Then the request succeeds
+    And the recurring run "paused" is unchanged
+    When <actor> reports a forged scheduled workflow of the recurring run "daily"
+    Then the request <result>
+    And the recurring run "daily" is unchanged
+    And the recurring run "daily" is enabled
+
+    Examples:
+      | actor     | result             |
+      | bob       | is denied          |
+      | alice     | is denied          |
+      | anonymous | is unauthenticated |
+
   @ISO-007
   Scenario: alice may not schedule a recurring run of bob's private pipeline
     A recurring run that names a stored pipeline version runs it on every trigger, so it needs

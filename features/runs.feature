@@ -228,12 +228,14 @@ Feature: Runs belong to their experiment's namespace
 
   @ISO-003
   Scenario Outline: <actor> may not report a forged workflow for alice's run
+    Given alice created a run "r2" in the experiment "plans"
+    When an admin reports a workflow of the run "r2" with the phase "Failed"
+    Then the request succeeds
+    And the run "r2" ended "FAILED"
     When <actor> reports a workflow of the run "r1" with the phase "Failed"
     Then the request <result>
     And the run "r1" is unchanged
     And the run "r1" has not ended "FAILED"
-    When an admin reports a workflow of the run "r1" with the phase "Failed"
-    Then the request succeeds
 
     Examples:
       | actor     | result             |

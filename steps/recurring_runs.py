@@ -8,6 +8,7 @@ disable only move ``status`` and ``mode``, so the no-side-effect check compares 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -40,6 +41,11 @@ ACTIONS = {  # the verb of a step -> (HTTP method, path suffix after the recurri
     "deletes": ("DELETE", ""),
 }
 SWITCHES = "enabled|disabled"
+REPORT_SCHEDULED_WORKFLOW = "/apis/v2beta1/scheduledworkflows"
+# What a forged ScheduledWorkflow report claims: the persistence agent's report updates the
+# recurring run it names by uid (its switch, trigger and concurrency) from the report's spec.
+EVERY_MINUTE = {"cronSchedule": {"cron": "0 * * * * *"}}
+FORGED_MAX_CONCURRENCY = 10
 
 
 def body(name: str, experiment: str, *, enabled: bool) -> dict[str, Any]:
@@ -152,3 +158,33 @@ def recurring_run_in_tenant(world: World, name: str, tenant: str) -> None:
     _, now = _now(world, name)
     assert now.get("namespace") == world.cast.namespace(tenant), \
         f"expected namespace {world.cast.namespace(tenant)!r}: {now}"
+
+
+def _scheduled_workflow(world: World, name: str, *, forged: bool) -> dict[str, Any]:
+    """The ScheduledWorkflow the persistence agent reports for a recurring run (its uid is the
+    recurring run's id): as the recurring run is now, or forged (switched the other way,
+    firing every minute, ten at a time)."""
+    named, now = _now(world, name)
+    enabled = now.get("status") == STATUSES["enabled"]
+    trigger = {"periodicSchedule": {"intervalSecond": int(
+        ((now.get("trigger") or {}).get("periodic_schedule") or {}).get("interval_second")
+        or DAILY["periodic_schedule"]["interval_second"])}}
+    spec: dict[str, Any] = {
+        "enabled": enabled, "maxConcurrency": int(now.get("max_concurrency") or 1),
+        "noCatchup": bool(now.get("no_catchup")), "trigger": trigger, "workflow": {}}
+    if forged:
+        spec.update(enabled=not enabled, maxConcurrency=FORGED_MAX_CONCURRENCY,
+                    noCatchup=not spec["noCatchup"], trigger=EVERY_MINUTE)
+    return {"apiVersion": "kubeflow.org/v1beta1", "kind": "ScheduledWorkflow",
+            "metadata": {"name": str(now.get("display_name") or name),
+                         "namespace": world.cast.namespace(named.tenant), "uid": named.id},
+            "spec": spec}
+
+
+@when(parsers.re(ACTOR + r" reports (?:the|a (?P<forged>forged)) scheduled workflow of the "
+                 f"recurring run {NAME}(?: as it is)?"))
+def reports_scheduled_workflow(world: World, actor: str, forged: str | None,
+                               name: str) -> None:
+    """What the persistence agent sends (ReportService), as a JSON string."""
+    world.send(actor, "POST", REPORT_SCHEDULED_WORKFLOW, json=json.dumps(
+        _scheduled_workflow(world, name, forged=bool(forged))))
