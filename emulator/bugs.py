@@ -66,7 +66,9 @@ _ENTRIES = (
         "the report handlers skip authentication and the report SAR",
         partial="a report for an unknown run id is ignored, not injected as a new run; of a "
                 "report the emulator applies only the workflow's phase (it keeps no reported "
-                "manifest or node statuses a forged spec could overwrite)"),
+                "manifest or node statuses a forged spec could overwrite); a ScheduledWorkflow "
+                "report changes nothing (upstream's UpdateJob overwrites enabled, trigger, "
+                "max_concurrency and no_catchup), so a forged one is detected by its status"),
     Bug("ISO-004", "v1 CreatePipelineVersion authorized against the empty namespace",
         "API server", "1.5.0 … 1.8.5", "2.0.0 (v2 refactor, #8633)",
         (f"{_KFP}/pull/8633", f"{_KFP}/pull/9373"), "switch",
