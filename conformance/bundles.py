@@ -409,8 +409,11 @@ class BundleWriter:
         if not controls:
             return 0
         try:
-            decisions = _get(f"{controls}/decisions?since={self._seq}")["decisions"]
-            self._seq = max([self._seq, *(int(d["seq"]) for d in decisions)])
+            answer = _get(f"{controls}/decisions?since={self._seq}&limit=0")
+            if "last" in answer:
+                self._seq = max(self._seq, int(answer["last"]))
+            else:  # an emulator from before ``last``: the decisions themselves
+                self._seq = max([self._seq, *(int(d["seq"]) for d in answer["decisions"])])
         except (requests.RequestException, BundleError, KeyError, TypeError, ValueError) as exc:
             problem = f"decision log: {exc}"
             if problem not in self.problems:  # once, not once per scenario

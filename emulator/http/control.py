@@ -88,9 +88,19 @@ def register(router: Router, emulator: Emulator) -> None:
     async def decisions(request: Request) -> Response:
         try:
             since = int(request.query_params.get("since", "0"))
+            limit = int(request.query_params["limit"]) if "limit" in request.query_params \
+                else None
         except ValueError:
-            raise ControlError(400, "since must be an integer") from None
-        return json_response({"decisions": [d.as_dict() for d in emulator.decisions(since)]})
+            raise ControlError(400, "since and limit must be integers") from None
+        if limit is not None and limit < 0:
+            raise ControlError(400, "limit must not be negative")
+        # ``last`` is the newest decision's number: ``limit=0`` asks only for it (where a
+        # scenario begins, for its repro bundle).
+        last = emulator.cluster.authorizer.last_seq()
+        found = emulator.decisions(since)
+        if limit is not None:
+            found = found[:limit]
+        return json_response({"decisions": [d.as_dict() for d in found], "last": last})
 
     async def export(request: Request) -> Response:
         return json_response(emulator.export_state())

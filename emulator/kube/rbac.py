@@ -8,6 +8,7 @@ so a test (or a person) can see exactly why a request was denied.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -381,8 +382,12 @@ class Authorizer:
                 if not any(_covers(owner, right) for owner in held)]
 
     def decisions(self, since: int = 0) -> list[Decision]:
+        """The logged decisions after ``since``, oldest first (read from the newest end: a
+        caller asking for what is new pays for what is new, not for the whole log)."""
         with self._lock:
-            return [d for d in self._log if d.seq > since]
+            found = list(itertools.takewhile(lambda d: d.seq > since, reversed(self._log)))
+        found.reverse()
+        return found
 
     def last_seq(self) -> int:
         with self._lock:

@@ -381,3 +381,23 @@ def test_configured_header_name_replaces_kubeflow_userid(iap_env: KfpTestEnv) ->
     assert_401(with_headers(iap_env, {IAP_HEADER: OWNER}).get(path),
                f"Header '{IAP_HEADER}' is incorrectly formatted. Expected prefix "
                f"'{IAP_PREFIX}'")
+
+
+def test_the_decision_log_reads_what_is_new_and_says_its_last_number(
+        kfp_env: KfpTestEnv) -> None:
+    start = last_seq(kfp_env)
+    ok(kfp_env.as_owner().get(f"{V2}/experiments", params={"namespace": NS}))
+    ok(kfp_env.as_owner().get(f"{V2}/runs", params={"namespace": NS}))
+    new = decisions_since(kfp_env, start)
+    assert [d["seq"] for d in new] == list(range(start + 1, start + 1 + len(new)))
+    assert [(d["verb"], d["resource"]) for d in new][-2:] == [("list", "experiments"),
+                                                               ("list", "runs")]
+    only_last = ok(requests.get(f"{kfp_env.url}/_emulator/decisions",
+                                params={"since": start, "limit": 0}))
+    assert only_last == {"decisions": [], "last": new[-1]["seq"]}
+    first = ok(requests.get(f"{kfp_env.url}/_emulator/decisions",
+                            params={"since": start, "limit": 1}))
+    assert first["decisions"] == new[:1]
+    for bad in ({"limit": -1}, {"limit": "x"}, {"since": "y"}):
+        assert requests.get(f"{kfp_env.url}/_emulator/decisions", params=bad,
+                            timeout=5).status_code == 400
