@@ -358,8 +358,8 @@ def _redact_values(values: dict[str, Any], field: str) -> dict[str, str]:
 # -- writing ---------------------------------------------------------------------------------
 
 
-def _get(url: str) -> Any:
-    answer = requests.get(url, timeout=CONTROLS_TIMEOUT)
+def _get(url: str, http: requests.Session | None = None) -> Any:
+    answer = (http or requests).get(url, timeout=CONTROLS_TIMEOUT)
     if answer.status_code != 200:
         raise BundleError(f"GET {url}: {answer.status_code} {answer.text[:200]}")
     return answer.json()
@@ -392,6 +392,9 @@ class BundleWriter:
     _names: set[str] = field(default_factory=set)
     _seq: int = 0  # the last authorization decision seen (the emulator's log)
     _emulator_bugs: list[str] | None = None
+    # One kept-alive connection to the emulator's controls: the writer asks at every
+    # scenario's start, and a new connection per ask costs more than the answer.
+    _http: requests.Session = field(default_factory=requests.Session)
 
     def __post_init__(self) -> None:
         """Bundles an earlier run left in ``root`` go: a bundle there must be this run's
@@ -409,7 +412,7 @@ class BundleWriter:
         if not controls:
             return 0
         try:
-            answer = _get(f"{controls}/decisions?since={self._seq}&limit=0")
+            answer = _get(f"{controls}/decisions?since={self._seq}&limit=0", self._http)
             if "last" in answer:
                 self._seq = max(self._seq, int(answer["last"]))
             else:  # an emulator from before ``last``: the decisions themselves
@@ -427,7 +430,7 @@ class BundleWriter:
         if not controls:
             return None
         if self._emulator_bugs is None:
-            self._emulator_bugs = sorted(_get(controls)["config"].get("bugs") or [])
+            self._emulator_bugs = sorted(_get(controls, self._http)["config"].get("bugs") or [])
         return self._emulator_bugs
 
     def _folder(self, name: str) -> Path:
@@ -469,12 +472,12 @@ class BundleWriter:
         controls = connection.target.emulator_controls
         if controls:
             try:
-                decisions = _get(f"{controls}/decisions?since={since}")["decisions"]
+                decisions = _get(f"{controls}/decisions?since={since}", self._http)["decisions"]
             except (requests.RequestException, BundleError, KeyError, TypeError,
                     ValueError) as exc:
                 notes.append(f"the decision log could not be read: {exc}")
             try:
-                snapshot = redact_snapshot(_get(f"{controls}/state"))
+                snapshot = redact_snapshot(_get(f"{controls}/state", self._http))
             except (requests.RequestException, BundleError, ValueError) as exc:
                 notes.append(f"the emulator state could not be read: {exc}")
         meta: dict[str, Any] = {
