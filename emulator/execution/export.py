@@ -15,6 +15,10 @@ from typing import Any
 
 from emulator.execution.records import NO_PARAMETERS, ArtifactOutput, RunExecution, TaskRun
 from emulator.execution.spec import PipelineGraph
+from emulator.snapshot_fields import count as _count
+from emulator.snapshot_fields import flag as _flag
+from emulator.snapshot_fields import number as _number
+from emulator.snapshot_fields import text as _text
 
 _RECORD_TEXT = ("run_id", "run_name", "namespace", "workflow_name", "generate_name", "uid",
                 "service_account", "pipeline_root", "recurring_run_id", "phase", "message")
@@ -83,30 +87,6 @@ def _task_from(data: dict[str, Any], spec: Any, record: RunExecution) -> TaskRun
         parameters=parameters or NO_PARAMETERS,
         execution_id=_count(data["execution_id"]),
         failed_pods=tuple(_text(p) for p in data["failed_pods"]), **fields)
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {value!r}")
-    return value
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"expected a number, got {value!r}")
-    return float(value)
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise TypeError(f"expected a count, got {value!r}")
-    return value
-
-
-def _flag(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"expected true or false, got {value!r}")
-    return value
 
 
 def _pair(value: Any) -> tuple[str, str] | None:

@@ -45,6 +45,8 @@ from emulator.mlmd.models import (
     property_type,
 )
 from emulator.mlmd.status import MlmdError, already_exists, invalid, not_found
+from emulator.snapshot_fields import count as _count
+from emulator.snapshot_fields import text as _text
 
 # MLMD's type table starts with nine hidden system types (mlmd.Dataset ... mlmd.Deploy), so
 # the first type a client registers gets id 10 (measured).
@@ -672,20 +674,8 @@ def _node_from(node_class: type[N], entry: dict[str, Any]) -> N:
     return node_class(**fields)
 
 
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {value!r}")
-    return value
-
-
 def _optional_text(value: Any) -> str | None:
     return None if value is None else _text(value)
-
-
-def _count(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise TypeError(f"expected a count, got {value!r}")
-    return value
 
 
 def _positive(value: Any) -> int:

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
+from emulator.snapshot_fields import number as _number
+from emulator.snapshot_fields import text as _text
+
 DEFAULT_BUCKET = "mlpipeline"
 # The API server's ObjectStoreConfig and the MinIO manifests' defaults.
 ROOT_ACCESS_KEY = "minio"
@@ -316,15 +319,3 @@ def _object_from(bucket: str, entry: dict[str, Any]) -> StoredObject:
                         _text(entry.get("content_type", "application/octet-stream")),
                         _number(entry.get("last_modified", 0.0)),
                         hashlib.md5(data, usedforsecurity=False).hexdigest())
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {value!r}")
-    return value
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"expected a number, got {value!r}")
-    return float(value)
