@@ -4,22 +4,15 @@ header; ISO-024, KFAM reachable by anyone (no Istio policy in front of it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import requests
 
-from emulator.config import EmulatorConfig
-from emulator.core import Emulator
-from emulator.modes import Mode
-from emulator.serving import EmulatorServer
 from emulator.testing import (
     OWNER,
     OWNER_NAMESPACE,
     STRANGER,
     assert_denied,
-    standard_profiles,
 )
 from tests.gateway.conftest import USERID, V2, Gateway, experiment_body
 
@@ -27,28 +20,6 @@ RBAC = "RBAC: access denied"
 STRANGER_BINDING = "user-bob-example-com-clusterrole-edit"
 BOB_TO_ALICE = {"user": {"kind": "User", "name": STRANGER}, "referredNamespace": OWNER_NAMESPACE,
                 "RoleRef": {"kind": "ClusterRole", "name": "edit"}}
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[dict[str, EmulatorServer]]:
-    """One full-outside emulator per bug, started when a test first asks for it."""
-    started: dict[str, EmulatorServer] = {}
-    yield started
-    for server in started.values():
-        server.stop()
-
-
-@pytest.fixture
-def bugged(servers: dict[str, EmulatorServer]) -> Any:
-    def make(bug: str) -> Gateway:
-        if bug not in servers:
-            emulator = Emulator(EmulatorConfig(bugs=frozenset({bug})),
-                                profiles=standard_profiles(), mode=Mode.FULL_OUTSIDE)
-            servers[bug] = EmulatorServer(emulator)
-            servers[bug].start()
-        servers[bug].emulator.reset()
-        return Gateway(servers[bug])
-    return make
 
 
 def _alices_experiment(gw: Gateway) -> str:

@@ -7,45 +7,17 @@ ISO-017 the generic ``/_proxy/`` route, ISO-018 pod info, events and logs unchec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import requests
 
-from emulator.config import EmulatorConfig
-from emulator.core import Emulator
-from emulator.modes import Mode
-from emulator.serving import EmulatorServer
-from emulator.testing import OWNER, STRANGER, assert_denied, standard_profiles
+from emulator.testing import OWNER, STRANGER, assert_denied
 from tests.gateway.conftest import Gateway
 from tests.ui.test_ui_with_runs import FORBIDDEN_KEY_TEXT, finished_run
 
 GONE = "The generic /_proxy/ endpoint is deprecated and no longer supported."
 HEALTHZ = "http%3A%2F%2Fml-pipeline.kubeflow%3A8888%2Fapis%2Fv2beta1%2Fhealthz"
 NO_SUCH_KEY = "Could not get main container logs: S3Error: The specified key does not exist."
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[dict[str, EmulatorServer]]:
-    """One full-outside emulator per bug, started when a test first asks for it."""
-    started: dict[str, EmulatorServer] = {}
-    yield started
-    for server in started.values():
-        server.stop()
-
-
-@pytest.fixture
-def bugged(servers: dict[str, EmulatorServer]) -> Any:
-    def make(bug: str) -> Gateway:
-        if bug not in servers:
-            emulator = Emulator(EmulatorConfig(bugs=frozenset({bug})),
-                                profiles=standard_profiles(), mode=Mode.FULL_OUTSIDE)
-            servers[bug] = EmulatorServer(emulator)
-            servers[bug].start()
-        servers[bug].emulator.reset()
-        return Gateway(servers[bug])
-    return make
 
 
 def _artifact(gw: Gateway, alice: requests.Session) -> tuple[dict[str, str], bytes]:
