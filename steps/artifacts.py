@@ -20,6 +20,7 @@ from conformance.pipeline_spec import PRODUCER_OUTPUT
 from conformance.world import World
 from steps.generic import ACTOR, NAME, TENANT
 from steps.oracles import PERMISSION_DENIED
+from steps.pipeline_runs import pod_of_run
 from steps.runs import KIND
 
 SCOPE = f"(?: for {TENANT}| without a namespace)"
@@ -120,17 +121,8 @@ def ui_refuses(world: World, status: str, message: str, reason: str | None) -> N
         f"the API server's error has fields of its own: {sorted(set(error) - API_ERROR_FIELDS)}"
 
 
-def _a_pod(world: World, name: str) -> Any:
-    named = world.named(KIND, name)
-    namespace = world.cast.namespace(named.tenant)
-    pods = dataplane.pods_of_run(world.connection, namespace, named.id)
-    if not pods:
-        raise HarnessError(f"run {name!r} has no pods in {namespace}")
-    return sorted(pods, key=lambda pod: pod.metadata.name)[0]
-
-
 def _pod_query(world: World, name: str, tenant: str | None) -> dict[str, str]:
-    pod = _a_pod(world, name).metadata.name
+    pod = pod_of_run(world, name)
     world.notes["ui pod"] = pod
     query = {"podname": pod}
     if tenant:

@@ -241,7 +241,8 @@ def reads_node_artifact(world: World, actor: str, artifact: str, name: str) -> N
                              f"{artifact}:read")
 
 
-def _a_pod(world: World, name: str) -> str:
+def pod_of_run(world: World, name: str) -> str:
+    """The name of one pod (the first by name) of the named run, in its namespace."""
     named = world.named(KIND, name)
     namespace = world.cast.namespace(named.tenant)
     pods = dataplane.pods_of_run(world.connection, namespace, named.id)
@@ -255,7 +256,7 @@ def pod_log_not_empty(world: World, name: str) -> None:
     """The positive control of a log read: the pod's main container log, as its namespace's
     viewers read it through the Kubernetes API."""
     named = world.named(KIND, name)
-    pod = _a_pod(world, name)
+    pod = pod_of_run(world, name)
     try:
         text = k8s.CoreV1Api(world.connection.kube).read_namespaced_pod_log(
             pod, world.cast.namespace(named.tenant), container="main")
@@ -275,7 +276,7 @@ def reads_pod_log_from_api(world: World, actor: str, name: str) -> None:
     if not world.connection.target.kfp_direct:
         raise NotSupported("the target names no direct KFP endpoint (the run log route is not "
                            "reachable through the gateway)")
-    pod = _a_pod(world, name)
+    pod = pod_of_run(world, name)
     world.send(actor, "GET", f"/apis/v1alpha1/runs/{world.named(KIND, name).id}/nodes/{pod}/log",
                door="direct")
 
