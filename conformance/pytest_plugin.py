@@ -316,11 +316,15 @@ def kfp_cast(pytestconfig: pytest.Config, kfp_connection: Connection) -> Iterato
     # emulator holds its own tenants, a cluster its users') the namespaces get a run prefix.
     fresh = _target_kind(pytestconfig) == "inprocess"
     cast = Cast(prefix="" if fresh else cast_module.run_prefix())
-    tenants = cast.tenants()
+    # Standalone KFP has no Profiles (no profile controller, no kubeflow.org CRDs) and ignores
+    # namespaces: its scenarios need nobody provisioned, and a real one could not be.
+    tenants = cast.tenants() if kfp_connection.mode.multiuser else []
     try:
         try:
-            provision(kfp_connection.kube, tenants)
-            grant_cluster_admin(kfp_connection.kube, cast.admin_binding, cast.people[ADMIN])
+            if tenants:
+                provision(kfp_connection.kube, tenants)
+                grant_cluster_admin(kfp_connection.kube, cast.admin_binding,
+                                    cast.people[ADMIN])
         except (ApiException, TimeoutError, OSError, urllib3.exceptions.HTTPError) as exc:
             abort(pytestconfig, f"cannot provision the cast's tenants through the Kubernetes "
                                 f"API: {_short(exc)}")
@@ -329,7 +333,7 @@ def kfp_cast(pytestconfig: pytest.Config, kfp_connection: Connection) -> Iterato
             recorder.target.kfp_version = kfp_version(kfp_connection, cast)
         yield cast
     finally:
-        if not pytestconfig.getoption("kfp_keep_tenants"):
+        if tenants and not pytestconfig.getoption("kfp_keep_tenants"):
             revoke_cluster_admin(kfp_connection.kube, cast.admin_binding)
             deprovision(kfp_connection.kube, tenants)
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -203,18 +207,16 @@ def test_the_same_run_over_http_gives_the_same_results(tmp_path: Path) -> None:
     assert counts("embedded") == counts("served")
 
 
-def test_the_cluster_target_against_the_emulators_surfaces(tmp_path: Path) -> None:
-    """What an operator writes for a real cluster (no emulator controls, mode left to
-    detection), pointed at a served emulator's Kubernetes API and gateway: the scenarios pass,
-    the clock-driven one is not supported, and the mode is detected."""
-    import os
-    import time
-
+@contextlib.contextmanager
+def served_as_a_cluster(tmp_path: Path, mode: str) -> Iterator[tuple[Path, Path]]:
+    """A served emulator described as an operator describes a real cluster: no emulator
+    controls, ``mode`` left to detection, only the gateway (outside).  Yields the target file
+    and the emulator's own kubeconfig (to look at what the run left behind)."""
     served = tmp_path / "served.yaml"
     setup = tmp_path / "setup.yaml"  # Dex static users for the whole cast, as on a cluster
     setup.write_text(yaml.safe_dump({"users": ["rita@example.com", "ada@example.com"]}))
     server = subprocess.Popen([*CLI, "serve", "--port", "0", "--gateway-port", "0",
-                               "--kube-port", "0", "--mode", "full-outside",
+                               "--kube-port", "0", "--mode", mode,
                                "--setup", str(setup), "--write-target", str(served)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               env={**os.environ})
@@ -229,12 +231,20 @@ def test_the_cluster_target_against_the_emulators_surfaces(tmp_path: Path) -> No
         cluster["name"] = "a-cluster"
         target = tmp_path / "cluster.yaml"
         target.write_text(yaml.safe_dump(cluster))
-        done = certify("--target", "cluster", "--target-file", str(target), "--feature",
-                       "access-changes", "--feature", "identity", "--feature", "experiments",
-                       "--report-dir", str(tmp_path / "r"))
+        yield target, Path(described["kubeconfig"])
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_cluster_target_against_the_emulators_surfaces(tmp_path: Path) -> None:
+    """What an operator writes for a real cluster (no emulator controls, mode left to
+    detection), pointed at a served emulator's Kubernetes API and gateway: the scenarios pass,
+    the clock-driven one is not supported, and the mode is detected."""
+    with served_as_a_cluster(tmp_path, "full-outside") as (target, _):
+        done = certify("--target", "cluster", "--target-file", str(target), "--feature",
+                       "access-changes", "--feature", "identity", "--feature", "experiments",
+                       "--report-dir", str(tmp_path / "r"))
     assert done.returncode == 0, done.stdout + done.stderr
     report = yaml.safe_load((tmp_path / "r" / "report.yaml").read_text())
     assert report["kfp"]["mode"] == "full-outside"  # detected: a login proxy, no direct door
@@ -242,3 +252,35 @@ def test_the_cluster_target_against_the_emulators_surfaces(tmp_path: Path) -> No
     assert counts["pass"] > 40 and counts["fail"] == counts["error"] == 0
     unsupported = {s["name"]: s["reason"] for s in report["skipped"]}
     assert any("emulator's controls" in reason for reason in unsupported.values()), unsupported
+
+
+def test_a_standalone_cluster_is_detected_and_runs_only_its_scenarios(tmp_path: Path) -> None:
+    """Standalone KFP behind its UI's port-forward, mode left to detection: the run finds it
+    standalone, runs the standalone scenarios (they pass) and no other, and provisions no
+    Profile (a standalone cluster has no Profile kind), even with --keep-tenants."""
+    from kubernetes import client as k8s
+    from kubernetes import config as k8s_config
+
+    with served_as_a_cluster(tmp_path, "standalone-outside") as (target, kubeconfig):
+        done = certify("--target", "cluster", "--target-file", str(target), "--keep-tenants",
+                       "--profile", "standalone", "--profile", "core",
+                       "--report-dir", str(tmp_path / "r"))
+        api = k8s_config.new_client_from_config(config_file=str(kubeconfig))
+        profiles = k8s.CustomObjectsApi(api).list_cluster_custom_object(
+            "kubeflow.org", "v1", "profiles")["items"]
+        api.close()
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = yaml.safe_load((tmp_path / "r" / "report.yaml").read_text())
+    assert report["kfp"]["mode"] == "standalone-outside"
+    counts = report["summary"]["counts"]
+    profiles_run = {p["name"]: p for p in report["profiles"]}
+    standalone = profiles_run["standalone"]
+    assert standalone["result"] == "success" and not standalone["skipped"], standalone
+    assert counts["pass"] == standalone["statistics"]["pass"] > 0, counts
+    assert counts["fail"] == counts["error"] == 0 and profiles_run["core"]["statistics"][
+        "pass"] == 0, counts
+    skipped = report["skipped"]
+    assert skipped and {s["outcome"] for s in skipped} == {"not supported"}
+    assert not [s for s in skipped if s["file"].endswith("standalone.feature")], skipped
+    assert all("a standalone-outside deployment" in s["reason"] for s in skipped), skipped
+    assert not [p for p in profiles if p["metadata"]["name"].startswith("kfpiso-")], profiles
