@@ -1,0 +1,148 @@
+"""The kind cluster's configuration and every command line the recipe runs, as pure functions.
+
+The kind configuration asks the API server to issue ServiceAccount tokens with the issuer
+``https://kubernetes.default.svc`` signed by the cluster's own key, as the kubeflow/manifests
+kind script does (``tests/install_KinD_create_KinD_cluster_install_kustomize.sh``): projected
+tokens (the audience-bound ``pipelines.kubeflow.org`` token KFP reviews) and the
+``m2m-dex-and-kind`` oauth2-proxy overlay expect that issuer.  The patch names no
+``apiVersion``: kind applies a patch only to the kubeadm document of the same kind and, when
+given, the same apiVersion (``pkg/internal/patch/resource.go``).  kind v0.30.0 writes kubeadm
+``v1beta3`` for Kubernetes >= 1.23, so the manifests' ``v1beta2`` patch of that release matches
+nothing and is silently dropped; without an apiVersion it applies, and a future kubeadm
+version with another ``extraArgs`` shape fails loudly instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from conformance.cluster import versions
+
+SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc"
+SIGNING_KEY_FILE = "/etc/kubernetes/pki/sa.key"
+GATEWAY_NAMESPACE = "istio-system"
+GATEWAY_SERVICE = "istio-ingressgateway"
+GATEWAY_SERVICE_PORT = 80  # the Service's http2 port (common/istio/istio-install)
+# Namespaces whose Deployments must be Available before KFP answers through the gateway.
+READY_NAMESPACES = ("cert-manager", "istio-system", "auth", "oauth2-proxy", "kubeflow")
+CONTAINER_ENGINES = ("docker", "podman", "nerdctl")  # kind's node providers
+
+WHERE = {
+    "kind": f"https://kind.sigs.k8s.io/dl/{versions.KIND_VERSION}/kind-linux-amd64 "
+            "(https://kind.sigs.k8s.io/docs/user/quick-start/#installation)",
+    "kubectl": f"https://dl.k8s.io/release/{versions.KUBECTL_VERSION}/bin/linux/amd64/kubectl",
+    "git": "your distribution's git package (kustomize clones remote manifests with it)",
+    "container engine": "Docker (https://docs.docker.com/engine/install/) or Podman "
+                        "(https://podman.io/docs/installation); kind runs its nodes there",
+}
+
+
+class MissingTools(RuntimeError):
+    """Binaries the recipe needs are not on PATH (the message names each and where to get it)."""
+
+
+@dataclass(frozen=True)
+class Tools:
+    """Paths of the binaries found; ``kustomize`` is optional (``kubectl kustomize`` builds
+    too, with kubectl's embedded kustomize)."""
+
+    kind: str
+    kubectl: str
+    kustomize: str = ""
+    git: str = ""
+
+    @classmethod
+    def find(cls, *, need_git: bool = False, need_engine: bool = True,
+             which: Callable[[str], str | None] = shutil.which) -> Tools:
+        missing = [name for name in ("kind", "kubectl") if not which(name)]
+        if need_git and not which("git"):
+            missing.append("git")
+        if need_engine and not any(which(engine) for engine in CONTAINER_ENGINES):
+            missing.append("container engine")
+        if missing:
+            raise MissingTools("missing on PATH: " + "; ".join(_missing(n) for n in missing))
+        return cls(kind=which("kind") or "kind", kubectl=which("kubectl") or "kubectl",
+                   kustomize=which("kustomize") or "", git=which("git") or "")
+
+
+def _missing(name: str) -> str:
+    if name == "container engine":
+        return (f"a container engine for kind ({', '.join(CONTAINER_ENGINES)}): "
+                f"{WHERE[name]}")
+    return f"{name} (get it from {WHERE[name]})"
+
+
+def kind_config(name: str) -> str:
+    """The kind Cluster configuration (YAML): one control plane with the issuer patch."""
+    patch = {
+        "kind": "ClusterConfiguration",
+        "apiServer": {"extraArgs": {"service-account-issuer": SERVICE_ACCOUNT_ISSUER,
+                                    "service-account-signing-key-file": SIGNING_KEY_FILE}},
+    }
+    config = {
+        "kind": "Cluster",
+        "apiVersion": "kind.x-k8s.io/v1alpha4",
+        "name": name,
+        "kubeadmConfigPatches": [yaml.safe_dump(patch, sort_keys=False)],
+        "nodes": [{"role": "control-plane"}],
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def kind_create(tools: Tools, name: str, config: Path, kubeconfig: Path,
+                image: str = versions.KIND_NODE_IMAGE, wait: str = "120s") -> list[str]:
+    return [tools.kind, "create", "cluster", "--name", name, "--config", str(config),
+            "--image", image, "--kubeconfig", str(kubeconfig), "--wait", wait]
+
+
+def kind_delete(tools: Tools, name: str, kubeconfig: Path | None = None) -> list[str]:
+    argv = [tools.kind, "delete", "cluster", "--name", name]
+    return argv + (["--kubeconfig", str(kubeconfig)] if kubeconfig else [])
+
+
+def kind_get_clusters(tools: Tools) -> list[str]:
+    return [tools.kind, "get", "clusters"]
+
+
+def kind_export_kubeconfig(tools: Tools, name: str, kubeconfig: Path) -> list[str]:
+    """Re-writes the admin kubeconfig of an existing cluster (an idempotent re-up)."""
+    return [tools.kind, "export", "kubeconfig", "--name", name, "--kubeconfig", str(kubeconfig)]
+
+
+def build(tools: Tools, source: str) -> list[str]:
+    """Render a kustomization (a directory or a remote target) to one YAML stream."""
+    if tools.kustomize:
+        return [tools.kustomize, "build", source]
+    return [tools.kubectl, "kustomize", source]
+
+
+def kubectl(tools: Tools, kubeconfig: Path, *args: str) -> list[str]:
+    return [tools.kubectl, "--kubeconfig", str(kubeconfig), *args]
+
+
+def apply_server_side(tools: Tools, kubeconfig: Path) -> list[str]:
+    """Apply the built stream from stdin, as the manifests README does (server-side, taking
+    over conflicting fields; CRs fail until their CRDs are served, hence the retries)."""
+    return kubectl(tools, kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", "-")
+
+
+def wait_available(tools: Tools, kubeconfig: Path, namespace: str,
+                   timeout_seconds: int) -> list[str]:
+    return kubectl(tools, kubeconfig, "wait", "--for=condition=Available", "deployment",
+                   "--all", "-n", namespace, f"--timeout={timeout_seconds}s")
+
+
+def port_forward(tools: Tools, kubeconfig: Path, port: int) -> list[str]:
+    return kubectl(tools, kubeconfig, "port-forward", "--address", "127.0.0.1", "-n",
+                   GATEWAY_NAMESPACE, f"svc/{GATEWAY_SERVICE}", f"{port}:{GATEWAY_SERVICE_PORT}")
+
+
+def clusters_listed(output: str) -> Iterable[str]:
+    """The names ``kind get clusters`` printed (it prints a notice, not a name, when none)."""
+    return [line.strip() for line in output.splitlines()
+            if line.strip() and " " not in line.strip()]

@@ -1,0 +1,326 @@
+"""The kind recipe's steps, with the binaries replaced by a recording runner and everything
+behind the Kubernetes API and the gateway served for real by an emulator (full-outside).
+
+What the runner fakes: ``kind`` (the cluster list, and a create that writes the emulator's
+kubeconfig where kind would), ``kustomize``/``kubectl`` (build, apply, wait, rollout status) and
+the port-forward (the emulator's gateway already listens on the port).  What runs for real: the
+tenant profiles through the official client, the sign-in through the gateway, the target file
+and its use by ``conformance.targets``.  Dex's own ConfigMap is not in the emulator, so the Dex
+step is replaced by one that gives the emulator's gateway the same users and passwords.
+"""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import client as k8s
+
+from conformance import cast
+from conformance.cluster import kind, recipe
+from conformance.login import InvalidCredentials, login_cookies
+from conformance.target import Target
+from conformance.targets import Person, connect
+from emulator.core import Emulator
+from emulator.modes import Mode
+from emulator.serving import EmulatorServer
+from emulator.testing import assert_denied
+
+ALL_TOOLS = {"kind", "kubectl", "kustomize", "git", "docker"}
+
+
+def which(present: set[str] = ALL_TOOLS) -> Callable[[str], str | None]:
+    """A stand-in for shutil.which that finds only ``present``."""
+    return lambda name: f"/usr/bin/{name}" if name in present else None
+
+
+class RecordingRunner:
+    """Records every command; plays kind with an emulator standing in for the cluster."""
+
+    def __init__(self, server: EmulatorServer | None = None, apply_failures: int = 0) -> None:
+        self.server = server
+        self.clusters: set[str] = set()
+        self.commands: list[list[str]] = []
+        self.inputs: list[str | None] = []
+        self.apply_failures = apply_failures
+        self.background: list[tuple[list[str], Path]] = []
+        self.running: set[int] = set()
+        self.stopped: list[int] = []
+
+    def run(self, argv: list[str], input: str | None = None) -> subprocess.CompletedProcess[str]:
+        self.commands.append(argv)
+        self.inputs.append(input)
+        tool, args = Path(argv[0]).name, argv[1:]
+        out, code, err = "", 0, ""
+        if tool == "kind" and args[:2] == ["get", "clusters"]:
+            out = "".join(f"{name}\n" for name in sorted(self.clusters))
+        elif tool == "kind" and args[:2] in (["create", "cluster"], ["export", "kubeconfig"]):
+            self.clusters.add(args[args.index("--name") + 1])
+            kubeconfig = Path(args[args.index("--kubeconfig") + 1])
+            if self.server is not None:
+                self.server.write_kubeconfig(kubeconfig)
+        elif tool == "kind" and args[:2] == ["delete", "cluster"]:
+            self.clusters.discard(args[args.index("--name") + 1])
+        elif tool == "kustomize":
+            out = f"# built from {args[-1]}\napiVersion: v1\nkind: Namespace\n"
+        elif "apply" in args and self.apply_failures > 0:
+            self.apply_failures -= 1
+            code, err = 1, 'no matches for kind "Profile" in version "kubeflow.org/v1"'
+        return subprocess.CompletedProcess(argv, code, out, err)
+
+    def start_background(self, argv: list[str], log_path: Path) -> int:
+        assert log_path.parent.is_dir()
+        self.background.append((argv, log_path))
+        pid = 40000 + len(self.background)
+        self.running.add(pid)
+        return pid
+
+    def alive(self, pid: int) -> bool:
+        return pid in self.running
+
+    def stop(self, pid: int) -> None:
+        self.running.discard(pid)
+        self.stopped.append(pid)
+
+    def verbs(self) -> list[str]:
+        """Each command as ``tool verb`` (``kind create``, ``kubectl wait``...)."""
+        named = []
+        for argv in self.commands:
+            args = argv[1:]
+            if args[:1] == ["--kubeconfig"]:
+                args = args[2:]
+            named.append(f"{Path(argv[0]).name} {args[0]}")
+        return named
+
+
+@pytest.fixture
+def served() -> Iterator[EmulatorServer]:
+    """An empty full Kubeflow (no profiles, no login users yet), reached from outside."""
+    with EmulatorServer(Emulator(profiles=[], mode=Mode.FULL_OUTSIDE, login_users={})) as server:
+        yield server
+
+
+def dex_of(server: EmulatorServer) -> recipe.RegisterUsers:
+    """In place of Dex's ConfigMap: the emulator's gateway gets exactly these users."""
+    def register(api: k8s.ApiClient, passwords: Mapping[str, str]) -> None:
+        assert isinstance(api, k8s.ApiClient)
+        with server.emulator.kfp.state.lock:
+            server.emulator.login_users.clear()
+            server.emulator.login_users.update(passwords)
+    return register
+
+
+def options(tmp_path: Path, server: EmulatorServer | None = None,
+            **changes: object) -> recipe.Options:
+    manifests = tmp_path / "manifests"
+    (manifests / "example").mkdir(parents=True, exist_ok=True)
+    (manifests / "example" / "kustomization.yaml").write_text("resources: []\n")
+    values: dict[str, object] = {
+        "name": "kfpiso-test", "manifests": manifests, "state_dir": tmp_path / "state",
+        "write_target": tmp_path / "kfp-isolation-cluster.yaml",
+        "gateway_port": int(server.gateway_url.rsplit(":", 1)[1]) if server else 8080,
+        "timeout": 20.0, "retry_interval": 0.0}
+    values.update(changes)
+    return recipe.Options(**values)  # type: ignore[arg-type]
+
+
+def run_up(tmp_path: Path, served: EmulatorServer, runner: RecordingRunner,
+           lines: list[str], **changes: object) -> recipe.Outcome:
+    return recipe.up(options(tmp_path, served, **changes), runner, which=which(),
+                     register_users=dex_of(served), progress=lines.append)
+
+
+def test_up_runs_the_steps_in_order_and_writes_a_usable_target(
+        tmp_path: Path, served: EmulatorServer) -> None:
+    runner, lines = RecordingRunner(served), []
+    done = run_up(tmp_path, served, runner, lines)
+
+    # one progress line per step, in the recipe's order
+    assert [line.split("]")[0] for line in lines] == [f"[{i}/10" for i in range(1, 11)]
+    assert [line.split("] ")[1].split(":")[0] for line in lines] == list(recipe.STEPS)
+    # the binaries, in order: list, create, build, apply the build, wait, Dex rollout
+    assert runner.verbs() == ["kind get", "kind create", "kustomize build", "kubectl apply",
+                              *["kubectl wait"] * len(kind.READY_NAMESPACES),
+                              "kubectl rollout"]
+    build = runner.commands[2]
+    assert build[-1] == str((tmp_path / "manifests" / "example").resolve())
+    assert runner.inputs[3] == runner.run(build).stdout  # the build is what is applied
+    waited = [c[c.index("-n") + 1] for c in runner.commands if "wait" in c]
+    assert waited == list(kind.READY_NAMESPACES)
+    config = yaml.safe_load((tmp_path / "state" / "kfpiso-test" / "kind-config.yaml").read_text())
+    assert config["name"] == "kfpiso-test"
+    assert runner.commands[1][runner.commands[1].index("--config") + 1].endswith("kind-config.yaml")
+    [(forward, log)] = runner.background
+    assert "port-forward" in forward and log.name == "port-forward.log"
+    assert (tmp_path / "state" / "kfpiso-test" / "port-forward.pid").read_text().strip() == "40001"
+    assert lines[8].endswith("alice@example.com signed in, healthz multi_user=true")
+
+    # the tenant profiles, made through the Kubernetes API by the suite's own code
+    profiles = served.emulator.cluster.profiles
+    assert {name: profiles[name].owner for name in profiles} == {
+        "kfp-isolation-alice": "alice@example.com", "kfp-isolation-bob": "bob@example.com"}
+
+    # the target file: private, complete, no password on the console
+    assert done.created and done.target_file == (tmp_path / "kfp-isolation-cluster.yaml").resolve()
+    assert stat.S_IMODE(done.target_file.stat().st_mode) == 0o600
+    target = Target.load(done.target_file)
+    assert target.name == "kind-kfpiso-test" and target.mode is None
+    port = options(tmp_path, served).gateway_port
+    assert target.kfp_gateway == f"http://127.0.0.1:{port}/pipeline"
+    assert Path(target.kubeconfig).is_absolute() and Path(target.kubeconfig).exists()
+    assert {u.email for u in target.users} == set(cast.PEOPLE.values())
+    console = "\n".join(lines)
+    assert all(user.password not in console for user in target.users)
+
+    # what certify does with it: detect the mode, sign in with the written passwords
+    with connect(target) as connection:
+        assert connection.mode is Mode.FULL_OUTSIDE
+        alice = connection.session(Person("alice@example.com"))
+        assert alice.get("/apis/v2beta1/experiments?namespace=kfp-isolation-alice") \
+            .status_code == 200
+        assert_denied(connection.session(Person("bob@example.com")).get(
+            "/apis/v2beta1/experiments?namespace=kfp-isolation-alice"))
+
+
+def test_up_again_keeps_the_cluster_and_refreshes_passwords_and_port_forward(
+        tmp_path: Path, served: EmulatorServer) -> None:
+    runner = RecordingRunner(served)
+    first = run_up(tmp_path, served, runner, [])
+    runner.commands.clear()
+    lines: list[str] = []
+    second = run_up(tmp_path, served, runner, lines)
+
+    assert not second.created
+    assert "kind create" not in runner.verbs() and "kind export" in runner.verbs()
+    assert "exists already" in lines[2]
+    assert runner.stopped == [40001] and runner.running == {40002}
+    assert len(served.emulator.cluster.profiles) == 2
+    old = dict((u.email, u.password) for u in first.target.users)
+    new = dict((u.email, u.password) for u in Target.load(second.target_file).users)
+    assert old.keys() == new.keys() and all(old[e] != new[e] for e in old)
+    gateway = second.target.kfp_gateway
+    with pytest.raises(InvalidCredentials):
+        login_cookies(gateway, "alice@example.com", old["alice@example.com"])
+    assert login_cookies(gateway, "alice@example.com", new["alice@example.com"])
+
+
+def test_apply_is_retried_until_the_crds_are_served(tmp_path: Path,
+                                                    served: EmulatorServer) -> None:
+    runner, lines = RecordingRunner(served, apply_failures=2), []
+    run_up(tmp_path, served, runner, lines)
+    assert runner.verbs().count("kubectl apply") == 3
+    assert runner.verbs().count("kustomize build") == 1
+    assert "attempt 3" in lines[3]
+
+
+def test_apply_that_never_succeeds_fails_the_step_with_its_error(tmp_path: Path) -> None:
+    runner, lines = RecordingRunner(apply_failures=10**6), []
+    with pytest.raises(recipe.StepFailed, match='no matches for kind "Profile"'):
+        recipe.up(options(tmp_path, timeout=0.2, retry_interval=0.05), runner, which=which(),
+                  progress=lines.append)
+    assert lines[-1] == "[4/10] install: failed"
+    assert runner.verbs().count("kubectl apply") >= 2
+    assert not (tmp_path / "kfp-isolation-cluster.yaml").exists()
+
+
+def test_missing_tools_stop_up_before_anything_is_made(tmp_path: Path) -> None:
+    runner, lines = RecordingRunner(), []
+    with pytest.raises(kind.MissingTools, match=r"kind .*container engine"):
+        recipe.up(options(tmp_path), runner, which=which({"kubectl"}), progress=lines.append)
+    assert runner.commands == [] and not (tmp_path / "state").exists()
+    assert lines == ["[1/10] tools: failed"]
+
+
+def test_the_default_remote_manifests_need_git(tmp_path: Path) -> None:
+    with pytest.raises(kind.MissingTools, match="git"):
+        recipe.up(options(tmp_path, manifests=None), RecordingRunner(),
+                  which=which(ALL_TOOLS - {"git"}), progress=lambda line: None)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"manifests": Path("/nonexistent/manifests")}, "no such directory"),
+    ({"kustomization": "nope"}, "has no kustomization.yaml"),
+    ({"kustomize": "/tmp"}, "give --manifests or --kustomize, not both"),
+    ({"manifests": None, "kustomize": "/nonexistent"}, "not a directory with a kustomization"),
+    ({"name": "bad name"}, "--name"),
+    ({"gateway_port": 0}, "not a TCP port"),
+    ({"timeout": 0}, "must be positive"),
+])
+def test_bad_options_are_configuration_errors(tmp_path: Path, changes: dict[str, object],
+                                              message: str) -> None:
+    with pytest.raises(recipe.ClusterError, match=message):
+        options(tmp_path, **changes).check()
+
+
+def test_sources(tmp_path: Path) -> None:
+    assert options(tmp_path, manifests=None).source().startswith(
+        "https://github.com/kubeflow/manifests//example?ref=")
+    remote = "https://github.com/kubeflow/pipelines//manifests/kustomize/env/" \
+             "platform-agnostic-multi-user?ref=2.16.0"
+    assert options(tmp_path, manifests=None, kustomize=remote).source() == remote
+    local = tmp_path / "manifests" / "example"
+    options(tmp_path)  # makes the checkout
+    assert options(tmp_path, manifests=None, kustomize=str(local)).source() == str(local)
+
+
+def test_down_after_up_removes_everything_it_made(tmp_path: Path,
+                                                  served: EmulatorServer) -> None:
+    runner = RecordingRunner(served)
+    done = run_up(tmp_path, served, runner, [])
+    other = tmp_path / "other-target.yaml"
+    other.write_text("kind: Target\nname: someone-else\n")
+    lines: list[str] = []
+    did = recipe.down(options(tmp_path, served), runner, which=which({"kind", "kubectl"}),
+                      progress=lines.append)
+    assert runner.stopped == [40001]
+    assert "kind delete" in runner.verbs() and runner.clusters == set()
+    assert not done.target_file.exists() and other.exists()
+    assert not (tmp_path / "state").exists()
+    assert len(did) == 4 and lines == did
+
+
+def test_down_when_nothing_exists_is_harmless(tmp_path: Path) -> None:
+    runner, lines = RecordingRunner(), []
+    assert recipe.down(options(tmp_path), runner, which=which({"kind", "kubectl"}),
+                       progress=lines.append) == []
+    assert runner.verbs() == ["kind get"]
+    assert lines == ["nothing to do: no cluster kfpiso-test, no state"]
+
+
+def test_down_keeps_a_target_file_that_now_describes_something_else(
+        tmp_path: Path, served: EmulatorServer) -> None:
+    runner = RecordingRunner(served)
+    done = run_up(tmp_path, served, runner, [])
+    done.target_file.write_text(yaml.safe_dump({"name": "edited-by-hand"}))
+    recipe.down(options(tmp_path, served), runner, which=which(), progress=lambda line: None)
+    assert done.target_file.exists()
+
+
+def test_status_reports_cluster_port_forward_and_gateway(tmp_path: Path,
+                                                         served: EmulatorServer) -> None:
+    runner = RecordingRunner(served)
+    run_up(tmp_path, served, runner, [])
+    lines: list[str] = []
+    found = recipe.status(options(tmp_path, served), runner, which=which(),
+                          progress=lines.append)
+    assert found.cluster and found.port_forward == 40001 and found.healthy
+    assert found.gateway.startswith("HTTP 302") or found.gateway.startswith("HTTP 401")
+    assert len(lines) == 3
+
+    runner.stop(40001)
+    runner.clusters.clear()
+    gone = recipe.status(options(tmp_path, served), runner, which=which(),
+                         progress=lambda line: None)
+    assert not gone.cluster and gone.port_forward is None and not gone.healthy
+
+
+def test_status_of_a_gateway_nobody_listens_on(tmp_path: Path) -> None:
+    from emulator.serving import free_port
+
+    found = recipe.status(options(tmp_path, gateway_port=free_port()), RecordingRunner(),
+                          which=which(), progress=lambda line: None)
+    assert found.gateway.startswith("unreachable") and not found.healthy
