@@ -151,9 +151,22 @@ def _label(caller: Caller) -> str:
     return "anonymous"
 
 
+IN_CLUSTER = "in-cluster"  # the kubeconfig word: the pod's own ServiceAccount
+
+
 def kube_client(kubeconfig: str) -> k8s.ApiClient:
+    """A client from a kubeconfig file, or from the pod's ServiceAccount when the target says
+    ``kubeconfig: in-cluster`` (``certify --in-cluster``: the suite runs as a Job)."""
     if not kubeconfig:
         raise TargetError("the target names no kubeconfig: provisioning needs one")
+    if kubeconfig == IN_CLUSTER:
+        configuration = k8s.Configuration()
+        try:
+            k8s_config.load_incluster_config(client_configuration=configuration)
+        except k8s_config.ConfigException as exc:
+            raise TargetError(f"kubeconfig {IN_CLUSTER}: this is not a pod with a "
+                              f"ServiceAccount token ({exc})") from None
+        return k8s.ApiClient(configuration)
     try:
         return k8s_config.new_client_from_config(config_file=kubeconfig)
     except (OSError, k8s_config.ConfigException) as exc:
