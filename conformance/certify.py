@@ -397,7 +397,60 @@ def add_parser(sub: Any) -> None:
     add_bug_arguments(parser)
     parser.add_argument("--dry-run", action="store_true",
                         help="list what would run; touch no target")
+    add_in_cluster_arguments(parser)
     parser.set_defaults(func=cmd_certify)
+
+
+def add_in_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--in-cluster`` (conformance.incluster) and the pod side's ``--report-archive``."""
+    from conformance import incluster
+
+    group = parser.add_argument_group(
+        "in-cluster", "run the suite as a Kubernetes Job inside the cluster (full-inside or "
+                      "standalone-inside): print its manifests, or --apply them and collect "
+                      "the report from the pod's log")
+    group.add_argument("--in-cluster", action="store_true",
+                       help="print the Job's manifests (one YAML stream for kubectl apply -f "
+                            "-); with --apply create them through --target-file's kubeconfig")
+    group.add_argument("--apply", action="store_true",
+                       help="with --in-cluster: create, wait for the Job, collect the report "
+                            "into --report-dir, delete what was created")
+    group.add_argument("--keep", action="store_true",
+                       help="with --apply: leave the Job and its objects in the cluster")
+    group.add_argument("--namespace", default=incluster.RUNNER_NAMESPACE,
+                       help=f"the runner's namespace (default {incluster.RUNNER_NAMESPACE}; "
+                            "made when missing, a namespace that exists is used as it is)")
+    group.add_argument("--image", default=None,
+                       help="the suite image (default "
+                            f"{incluster.image_of('<this version>')})")
+    group.add_argument("--timeout", type=int, default=incluster.DEFAULT_TIMEOUT,
+                       metavar="SECONDS",
+                       help=f"the Job's deadline (default {incluster.DEFAULT_TIMEOUT})")
+    group.add_argument("--report-archive", action="store_true", help=argparse.SUPPRESS)
+
+
+IN_PROCESS_ONLY = ("unguard", "emulator_setting", "bugs", "emulate_kfp")
+
+
+def cmd_in_cluster(args: argparse.Namespace) -> int:
+    from conformance import incluster
+    from conformance.pytest_plugin import tool_version
+
+    bad = [name for name in IN_PROCESS_ONLY if getattr(args, name, None)]
+    if args.target or args.dry_run or args.config or bad:
+        given = [f"--{n.replace('_', '-')}" for n in bad] + \
+            [flag for flag, on in (("--target", args.target), ("--dry-run", args.dry_run),
+                                   ("--config", args.config)) if on]
+        print(f"kfp-isolation certify --in-cluster: {', '.join(given)} cannot be used with "
+              "--in-cluster (the Job certifies the cluster it runs in)", file=sys.stderr)
+        return EXIT_ERROR
+    return incluster.run(
+        apply_it=args.apply, image=args.image or incluster.image_of(tool_version()),
+        namespace=args.namespace, timeout=args.timeout,
+        report_dir=Path(args.report_dir or DEFAULT_REPORT_DIR), keep=args.keep,
+        profiles=args.profiles or (), features=args.features or (),
+        keep_tenants=bool(args.keep_tenants), mode=args.mode,
+        target_file=Path(args.target_file) if args.target_file else None)
 
 
 def add_bug_arguments(parser: argparse.ArgumentParser) -> None:
@@ -415,6 +468,24 @@ def add_bug_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
+    if getattr(args, "in_cluster", False):
+        return cmd_in_cluster(args)
+    if getattr(args, "apply", False) or getattr(args, "keep", False):
+        print("kfp-isolation certify: --apply and --keep go with --in-cluster",
+              file=sys.stderr)
+        return EXIT_ERROR
+    code = _certify_command(args)
+    if getattr(args, "report_archive", False):
+        # Inside the Job's pod: the report folder at the end of the log, then let a classic
+        # Istio sidecar exit (conformance.incluster).
+        from conformance import incluster
+
+        incluster.emit_archive(Path(args.report_dir or DEFAULT_REPORT_DIR), code, sys.stdout)
+        incluster.quit_sidecar()
+    return code
+
+
+def _certify_command(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(
             args.config, target=args.target, target_file=args.target_file, mode=args.mode,
