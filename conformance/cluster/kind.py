@@ -42,6 +42,14 @@ WHERE = {
 }
 
 
+# The oauth2-proxy parts kubeflow/manifests' ``m2m-dex-and-kind`` overlay adds to the
+# ``m2m-dex-only`` one its ``example`` uses: a RequestAuthentication trusting the cluster's
+# ServiceAccount tokens at the gateway, and a proxy serving the cluster's JWKS to Istio.
+M2M_COMPONENTS = ("common/oauth2-proxy/components/cluster-jwks-proxy",
+                  "common/oauth2-proxy/components/istio-m2m")
+JWKS_URI = "http://cluster-jwks-proxy.istio-system.svc.cluster.local/openid/v1/jwks"
+
+
 class MissingTools(RuntimeError):
     """Binaries the recipe needs are not on PATH (the message names each and where to get it)."""
 
@@ -92,6 +100,29 @@ def kind_config(name: str) -> str:
         "nodes": [{"role": "control-plane"}],
     }
     return yaml.safe_dump(config, sort_keys=False)
+
+
+def m2m_overlay(resource: str, components: list[str]) -> str:
+    """A kustomization that installs ``resource`` (the manifests' ``example``) with the
+    ``m2m-dex-and-kind`` additions: the ``components`` (:data:`M2M_COMPONENTS`, as paths
+    relative to the overlay or remote targets) and the RequestAuthentication patched to this
+    cluster's issuer, so ServiceAccount tokens are accepted at the gateway as well as Dex
+    sessions (the suite's outside-mode callers use both).  Paths must be relative: kustomize
+    refuses absolute roots."""
+    patch = [{"op": "replace", "path": "/spec/jwtRules/0/issuer",
+              "value": SERVICE_ACCOUNT_ISSUER},
+             {"op": "replace", "path": "/spec/jwtRules/0/jwksUri", "value": JWKS_URI}]
+    overlay = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [resource],
+        "components": components,
+        "patches": [{"patch": yaml.safe_dump(patch, sort_keys=False),
+                     "target": {"group": "security.istio.io", "version": "v1beta1",
+                                "kind": "RequestAuthentication", "name": "m2m-token-issuer",
+                                "namespace": GATEWAY_NAMESPACE}}],
+    }
+    return yaml.safe_dump(overlay, sort_keys=False)
 
 
 def kind_create(tools: Tools, name: str, config: Path, kubeconfig: Path,

@@ -6,10 +6,19 @@ ServiceAccount issuer settings (:mod:`conformance.cluster.kind`), then
 retried until it succeeds (custom resources fail until their CRDs are served), then the
 Deployments of the namespaces that matter Available.  The manifests come from a checkout
 (``--manifests DIR`` with ``--kustomization``, default ``example``), any kustomization
-(``--kustomize DIR|URL``) or, by default, kubeflow/manifests at the pinned ref as a kustomize
-remote target.  KFP's own ``platform-agnostic-multi-user`` environment is not enough by
-itself: it expects Istio, the Profile controller and the login stack to be there already, so
-it is a ``--kustomize`` choice on top of them, not the default.
+(``--kustomize DIR|URL``, built as it is) or, by default, kubeflow/manifests at the pinned ref
+as a kustomize remote target.  KFP's own ``platform-agnostic-multi-user`` environment is not
+enough by itself: it expects Istio, the Profile controller and the login stack to be there
+already, so it is a ``--kustomize`` choice on top of them, not the default.
+
+The manifests' ``example`` signs people in through Dex only (oauth2-proxy overlay
+``m2m-dex-only``); the suite's outside-mode callers also present ServiceAccount tokens at the
+gateway, which the ``m2m-dex-and-kind`` overlay allows.  So a manifests source is installed
+through a small overlay written into the state directory (:func:`kind.m2m_overlay`): the
+example plus that overlay's two components, its RequestAuthentication pointed at the issuer
+the kind config sets.  ``git`` is always required: kustomize fetches remote bases with it, and
+even a local checkout has some (KFP's manifests take Argo's CRDs from github.com — found by
+building ``example`` of ``26.03`` offline).
 
 Then, through the Kubernetes API with the same code the suite uses: the cast's Dex users
 (:mod:`conformance.cluster.dex`), two tenant profiles (:func:`provisioning.create_profile`),
@@ -20,6 +29,7 @@ repairs or refreshes (new passwords, a new port-forward) a cluster that exists.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -96,7 +106,7 @@ class Options:
     def gateway(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
 
-    def source(self) -> str:
+    def source(self) -> Source:
         """What ``kustomize build`` renders, checked before anything is created."""
         if self.manifests is not None and self.kustomize:
             raise ClusterError("give --manifests or --kustomize, not both")
@@ -108,16 +118,21 @@ class Options:
                 raise ClusterError(f"--manifests {self.manifests}: {path} has no "
                                    "kustomization.yaml (--kustomization names the directory "
                                    "inside the checkout, default example)")
-            return str(path.resolve())
+            components = [self.manifests.resolve() / c for c in kind.M2M_COMPONENTS]
+            if not all(_has_kustomization(c) for c in components):
+                return Source(str(path.resolve()), note="no m2m components in this checkout: "
+                              "the gateway will not accept ServiceAccount tokens")
+            return Source(str(path.resolve()), tuple(str(c) for c in components))
         if self.kustomize:
             if _remote(self.kustomize):
-                return self.kustomize
+                return Source(self.kustomize)
             path = Path(self.kustomize)
             if not _has_kustomization(path):
                 raise ClusterError(f"--kustomize {self.kustomize}: not a directory with a "
                                    "kustomization.yaml, nor a remote target (https://...)")
-            return str(path.resolve())
-        return versions.manifests_url(self.kustomization)
+            return Source(str(path.resolve()))
+        return Source(versions.manifests_url(self.kustomization),
+                      tuple(versions.manifests_url(c) for c in kind.M2M_COMPONENTS))
 
     def check(self) -> Options:
         if not self.name or not all(c.isalnum() or c in "-." for c in self.name):
@@ -139,6 +154,28 @@ def _has_kustomization(path: Path) -> bool:
                for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"))
 
 
+@dataclass(frozen=True)
+class Source:
+    """A kustomization to install (a directory or a remote target) and, for kubeflow/manifests,
+    the m2m components an overlay adds to it (:func:`kind.m2m_overlay`)."""
+
+    resource: str
+    components: tuple[str, ...] = ()
+    note: str = ""
+
+    def overlay(self, directory: Path) -> str:
+        """Write the overlay into ``directory``; what to build (the resource without one)."""
+        if not self.components:
+            return self.resource
+        directory.mkdir(parents=True, exist_ok=True)
+
+        def relative(where: str) -> str:
+            return where if _remote(where) else os.path.relpath(where, directory.resolve())
+        (directory / "kustomization.yaml").write_text(kind.m2m_overlay(
+            relative(self.resource), [relative(c) for c in self.components]))
+        return str(directory.resolve())
+
+
 @dataclass
 class Outcome:
     """What ``up`` made: where the target file is and what to run next."""
@@ -157,7 +194,9 @@ def up(options: Options, runner: Runner, *, which: Callable[[str], str | None] =
     steps = _Steps(progress)
 
     with steps("tools"):
-        tools = kind.Tools.find(need_git=_remote(source), which=which)
+        # git: kustomize fetches remote bases with it (KFP's own manifests take Argo's CRDs
+        # from github.com), so a local checkout needs it too.
+        tools = kind.Tools.find(need_git=True, which=which)
 
     with steps("kind config"):
         options.state.mkdir(parents=True, exist_ok=True)
@@ -178,7 +217,9 @@ def up(options: Options, runner: Runner, *, which: Callable[[str], str | None] =
         _write_state(options)
 
     with steps("install") as step:
-        step.note = _install(runner, tools, options, source)
+        step.note = _install(runner, tools, options, source.overlay(options.state / "install"))
+        if source.note:
+            step.note += f"; {source.note}"
 
     with steps("readiness"):
         for namespace in kind.READY_NAMESPACES:

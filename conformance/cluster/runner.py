@@ -43,15 +43,25 @@ class SubprocessRunner:
     def alive(self, pid: int) -> bool:
         """Alive and still a ``kubectl port-forward`` (a pid file outlives its process, and
         the pid may have gone to another program since)."""
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
+        proc = Path(f"/proc/{pid}")
+        if not Path("/proc/self").exists():  # no procfs (macOS): trust the pid
             try:
-                os.kill(pid, 0)  # no /proc (macOS): trust the pid
+                os.kill(pid, 0)
             except OSError:
                 return False
             return True
-        return b"port-forward" in cmdline
+        for _ in range(20):
+            try:
+                cmdline = (proc / "cmdline").read_bytes()
+                state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                return False
+            if state == "Z":  # ended, not yet reaped
+                return False
+            if cmdline:
+                return b"port-forward" in cmdline
+            time.sleep(0.05)  # empty while a new process is still being exec'd
+        return False
 
     def stop(self, pid: int, grace: float = 5.0) -> None:
         """SIGTERM, then SIGKILL after ``grace`` seconds; reaped when it is our own child."""

@@ -11,6 +11,7 @@ step is replaced by one that gives the emulator's gateway the same users and pas
 
 from __future__ import annotations
 
+import shutil
 import stat
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
@@ -114,11 +115,37 @@ def dex_of(server: EmulatorServer) -> recipe.RegisterUsers:
     return register
 
 
+def make_checkout(root: Path, *, m2m: bool = True) -> Path:
+    """A tiny stand-in for a kubeflow/manifests checkout: ``example`` and, unless ``m2m`` is
+    off, the two oauth2-proxy components the recipe's overlay adds (written here, not copied)."""
+    files = {
+        "example/kustomization.yaml": "resources:\n- marker.yaml\n",
+        "example/marker.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: marker\n"
+                               "  namespace: kubeflow\n",
+    }
+    if m2m:
+        component = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n" \
+                    "resources:\n- object.yaml\n"
+        files.update({
+            f"{kind.M2M_COMPONENTS[0]}/kustomization.yaml": component,
+            f"{kind.M2M_COMPONENTS[0]}/object.yaml":
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: cluster-jwks-proxy\n"
+                "  namespace: istio-system\n",
+            f"{kind.M2M_COMPONENTS[1]}/kustomization.yaml": component,
+            f"{kind.M2M_COMPONENTS[1]}/object.yaml":
+                "apiVersion: security.istio.io/v1beta1\nkind: RequestAuthentication\n"
+                "metadata:\n  name: m2m-token-issuer\n  namespace: istio-system\n"
+                "spec:\n  jwtRules:\n  - issuer: PATCH_ME\n",
+        })
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
 def options(tmp_path: Path, server: EmulatorServer | None = None,
             **changes: object) -> recipe.Options:
-    manifests = tmp_path / "manifests"
-    (manifests / "example").mkdir(parents=True, exist_ok=True)
-    (manifests / "example" / "kustomization.yaml").write_text("resources: []\n")
+    manifests = make_checkout(tmp_path / "manifests")
     values: dict[str, object] = {
         "name": "kfpiso-test", "manifests": manifests, "state_dir": tmp_path / "state",
         "write_target": tmp_path / "kfp-isolation-cluster.yaml",
@@ -147,7 +174,13 @@ def test_up_runs_the_steps_in_order_and_writes_a_usable_target(
                               *["kubectl wait"] * len(kind.READY_NAMESPACES),
                               "kubectl rollout"]
     build = runner.commands[2]
-    assert build[-1] == str((tmp_path / "manifests" / "example").resolve())
+    overlay = tmp_path / "state" / "kfpiso-test" / "install"
+    assert build[-1] == str(overlay.resolve())  # the manifests' example plus the m2m parts
+    written = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    assert [(overlay / r).resolve() for r in written["resources"]] == \
+        [(tmp_path / "manifests" / "example").resolve()]
+    assert [(overlay / c).resolve() for c in written["components"]] == \
+        [(tmp_path / "manifests" / c).resolve() for c in kind.M2M_COMPONENTS]
     assert runner.inputs[3] == runner.run(build).stdout  # the build is what is applied
     waited = [c[c.index("-n") + 1] for c in runner.commands if "wait" in c]
     assert waited == list(kind.READY_NAMESPACES)
@@ -235,9 +268,9 @@ def test_missing_tools_stop_up_before_anything_is_made(tmp_path: Path) -> None:
     assert lines == ["[1/10] tools: failed"]
 
 
-def test_the_default_remote_manifests_need_git(tmp_path: Path) -> None:
+def test_git_is_needed_for_kustomizes_remote_bases(tmp_path: Path) -> None:
     with pytest.raises(kind.MissingTools, match="git"):
-        recipe.up(options(tmp_path, manifests=None), RecordingRunner(),
+        recipe.up(options(tmp_path), RecordingRunner(),
                   which=which(ALL_TOOLS - {"git"}), progress=lambda line: None)
 
 
@@ -257,14 +290,46 @@ def test_bad_options_are_configuration_errors(tmp_path: Path, changes: dict[str,
 
 
 def test_sources(tmp_path: Path) -> None:
-    assert options(tmp_path, manifests=None).source().startswith(
-        "https://github.com/kubeflow/manifests//example?ref=")
+    default = options(tmp_path, manifests=None).source()
+    assert default.resource.startswith("https://github.com/kubeflow/manifests//example?ref=")
+    assert [c.split("//")[2].split("?")[0] for c in default.components] == \
+        list(kind.M2M_COMPONENTS)
+    assert default.overlay(tmp_path / "o1") == str((tmp_path / "o1").resolve())
+    written = yaml.safe_load((tmp_path / "o1" / "kustomization.yaml").read_text())
+    assert written["resources"] == [default.resource]  # remote targets stay URLs
+
     remote = "https://github.com/kubeflow/pipelines//manifests/kustomize/env/" \
              "platform-agnostic-multi-user?ref=2.16.0"
-    assert options(tmp_path, manifests=None, kustomize=remote).source() == remote
+    given = options(tmp_path, manifests=None, kustomize=remote).source()
+    assert (given.resource, given.components) == (remote, ())
+    assert given.overlay(tmp_path / "o2") == remote and not (tmp_path / "o2").exists()
     local = tmp_path / "manifests" / "example"
-    options(tmp_path)  # makes the checkout
-    assert options(tmp_path, manifests=None, kustomize=str(local)).source() == str(local)
+    assert options(tmp_path, manifests=None, kustomize=str(local)).source().resource == \
+        str(local.resolve())
+
+
+def test_a_checkout_without_the_m2m_components_is_installed_as_it_is(
+        tmp_path: Path, served: EmulatorServer) -> None:
+    bare = make_checkout(tmp_path / "bare", m2m=False)
+    runner, lines = RecordingRunner(served), []
+    run_up(tmp_path, served, runner, lines, manifests=bare)
+    assert runner.commands[2][-1] == str((bare / "example").resolve())
+    assert "will not accept ServiceAccount tokens" in lines[3]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs kubectl's kustomize")
+def test_the_overlay_builds_with_kustomize(tmp_path: Path) -> None:
+    """The overlay the recipe writes, built for real: the example's objects, the components'
+    and the RequestAuthentication trusting this cluster's ServiceAccount issuer."""
+    source = options(tmp_path).source()
+    built = subprocess.run(["kubectl", "kustomize", source.overlay(tmp_path / "state" / "o")],
+                           capture_output=True, text=True, check=False, timeout=120)
+    assert built.returncode == 0, built.stderr
+    objects = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(built.stdout)}
+    assert set(objects) == {("ConfigMap", "marker"), ("Service", "cluster-jwks-proxy"),
+                            ("RequestAuthentication", "m2m-token-issuer")}
+    [rule] = objects[("RequestAuthentication", "m2m-token-issuer")]["spec"]["jwtRules"]
+    assert rule == {"issuer": kind.SERVICE_ACCOUNT_ISSUER, "jwksUri": kind.JWKS_URI}
 
 
 def test_down_after_up_removes_everything_it_made(tmp_path: Path,
