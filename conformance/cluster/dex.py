@@ -4,9 +4,10 @@ The kubeflow/manifests Dex (``common/dex`` at ``26.03``) reads one file, ``confi
 ConfigMap ``dex`` in namespace ``auth``, mounted at ``/etc/dex/cfg``.  Its ``staticPasswords``
 (with ``enablePasswordDB: true``) hold the password users: the default ``user@example.com``
 has ``hashFromEnv: DEX_USER_PASSWORD``, a bcrypt hash from the Secret ``dex-passwords`` passed
-in with ``envFrom``.  Dex also takes the hash inline (``hash:``), which is what is written here
-for the cast, so one object holds them and the Secret stays the manifests' own.  Each entry
-has ``email``, ``hash``, ``username`` and a unique ``userID``.  Dex reads its configuration at
+in with ``envFrom``.  Dex also takes the hash inline (``hash:``, as dexidp/dex's
+``examples/config-dev.yaml`` shows: ``email``, ``hash`` (bcrypt ``$2a$``, cost 10),
+``username``, ``userID``), which is what is written here for the cast, so one object holds
+them and the Secret stays the manifests' own.  Dex reads its configuration at
 start only, so the Deployment ``dex`` is restarted the way ``kubectl rollout restart`` does it:
 a new ``kubectl.kubernetes.io/restartedAt`` annotation on the pod template.
 
@@ -48,7 +49,9 @@ def hash_password(password: str) -> str:
     except ImportError:
         raise DexError("registering Dex users needs the bcrypt package: "
                        "pip install 'kfp-isolation[cluster]' (or pip install bcrypt)") from None
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode()
+    # $2a$, the variant Dex's own example config shows (``htpasswd -BinC 10``)
+    salt = bcrypt.gensalt(rounds=BCRYPT_ROUNDS, prefix=b"2a")
+    return bcrypt.hashpw(password.encode(), salt).decode()
 
 
 def static_user(email: str, password_hash: str) -> dict[str, str]:

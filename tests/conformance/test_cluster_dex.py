@@ -37,6 +37,7 @@ def test_users_are_added_with_verifiable_hashes_and_others_kept() -> None:
         assert bcrypt.checkpw(password.encode(), entry["hash"].encode())
         assert not bcrypt.checkpw(b"wrong", entry["hash"].encode())
         assert entry["username"] == email.split("@")[0]
+        assert entry["hash"].startswith("$2a$10$")  # the form Dex's examples use
         assert password not in yaml.safe_dump(updated)
     assert len({entry["userID"] for entry in users.values()}) == 3
     assert updated["enablePasswordDB"] is True
