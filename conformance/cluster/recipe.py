@@ -248,7 +248,8 @@ def up(options: Options, runner: Runner, *, which: Callable[[str], str | None] =
 
     with steps("gateway sign-in") as step:
         step.note = wait_for_sign_in(options.gateway + "/pipeline", SIGN_IN_AS,
-                                     passwords[SIGN_IN_AS], options.timeout)
+                                     passwords[SIGN_IN_AS], options.timeout,
+                                     forwarding=lambda: _forwarding(runner, options, pid))
 
     with steps("target") as step:
         target = Target(name=f"kind-{options.name}", mode=None,
@@ -379,13 +380,28 @@ def _pid(options: Options) -> int | None:
         return None
 
 
+def _forwarding(runner: Runner, options: Options, pid: int) -> None:
+    """Fail at once, with its log, when the port-forward ended (a port already taken, the
+    Service missing) instead of waiting out the sign-in timeout."""
+    if not runner.alive(pid):
+        try:
+            log = (options.state / LOG_FILE).read_text()
+        except OSError:
+            log = ""
+        raise StepFailed(f"kubectl port-forward (pid {pid}) exited: {_tail(log)} "
+                         f"(log: {options.state / LOG_FILE})")
+
+
 def wait_for_sign_in(kfp_host: str, email: str, password: str, timeout: float,
-                     interval: float = 2.0) -> str:
+                     interval: float = 2.0,
+                     forwarding: Callable[[], None] = lambda: None) -> str:
     """Sign in through the gateway (Dex restarts, the port-forward connects) and ask KFP's
-    healthz with the session: the deployment is ready when it says ``multi_user``."""
+    healthz with the session: the deployment is ready when it says ``multi_user``.
+    ``forwarding`` raises when the way to the gateway is gone for good."""
     deadline = time.monotonic() + timeout
     last = "no answer yet"
     while time.monotonic() < deadline:
+        forwarding()
         try:
             cookies = login_cookies(kfp_host, email, password, timeout=15)
             answer = requests.get(kfp_host + HEALTHZ, headers={"Cookie": cookies}, timeout=15)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import stat
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -389,3 +390,87 @@ def test_status_of_a_gateway_nobody_listens_on(tmp_path: Path) -> None:
     found = recipe.status(options(tmp_path, gateway_port=free_port()), RecordingRunner(),
                           which=which(), progress=lambda line: None)
     assert found.gateway.startswith("unreachable") and not found.healthy
+
+
+def test_a_port_forward_that_ends_fails_the_sign_in_at_once_with_its_log(
+        tmp_path: Path, served: EmulatorServer) -> None:
+    class DyingForward(RecordingRunner):
+        def start_background(self, argv: list[str], log_path: Path) -> int:
+            log_path.write_text("Unable to listen on port 8080: address already in use\n")
+            return super().start_background(argv, log_path)
+
+        def alive(self, pid: int) -> bool:
+            return False
+
+    lines: list[str] = []
+    with pytest.raises(recipe.StepFailed, match="address already in use"):
+        run_up(tmp_path, served, DyingForward(served), lines, timeout=600.0)
+    assert lines[-1] == "[9/10] gateway sign-in: failed"
+
+
+FAKE_KIND = """#!/bin/sh
+# kind as far as the recipe uses it; the cluster list lives in $FAKE_KIND_STATE
+verb="$1 $2"; shift 2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --name) name="$2"; shift ;;
+    --kubeconfig) kubeconfig="$2"; shift ;;
+  esac
+  shift
+done
+case "$verb" in
+  "get clusters") cat "$FAKE_KIND_STATE" 2>/dev/null || true ;;
+  "create cluster"|"export kubeconfig")
+    grep -qx "$name" "$FAKE_KIND_STATE" 2>/dev/null || echo "$name" >> "$FAKE_KIND_STATE"
+    cp "$FAKE_KUBECONFIG" "$kubeconfig" ;;
+  "delete cluster") grep -vx "$name" "$FAKE_KIND_STATE" > "$FAKE_KIND_STATE.new" || true
+    mv "$FAKE_KIND_STATE.new" "$FAKE_KIND_STATE" ;;
+esac
+"""
+FAKE_KUBECTL = """#!/bin/sh
+for arg in "$@"; do
+  if [ "$arg" = port-forward ]; then
+    exec "{python}" -c "import time; print('Forwarding from 127.0.0.1', flush=True); \\
+time.sleep(600)" "$@"
+  fi
+done
+echo "$@" >> "$FAKE_KUBECTL_LOG"
+"""
+
+
+def test_up_status_down_with_real_processes(tmp_path: Path, served: EmulatorServer,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real runner over stand-in binaries: the port-forward is a live process the pid
+    file names, ``status`` finds it, ``down`` ends it."""
+    from conformance.cluster.runner import SubprocessRunner
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    scripts = {"kind": FAKE_KIND, "kubectl": FAKE_KUBECTL.replace("{python}", sys.executable),
+               "kustomize": "#!/bin/sh\necho 'kind: Namespace'\n",
+               "docker": "#!/bin/sh\n", "git": "#!/bin/sh\n"}
+    for name, text in scripts.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_KIND_STATE", str(tmp_path / "kind-clusters"))
+    monkeypatch.setenv("FAKE_KUBECONFIG", str(served.write_kubeconfig(tmp_path / "emu.kc")))
+    monkeypatch.setenv("FAKE_KUBECTL_LOG", str(tmp_path / "kubectl.log"))
+    runner = SubprocessRunner()
+    chosen = options(tmp_path, served)
+
+    done = recipe.up(chosen, runner, register_users=dex_of(served), progress=lambda line: None)
+    pid = int((chosen.state / "port-forward.pid").read_text())
+    assert runner.alive(pid)
+    applied = (tmp_path / "kubectl.log").read_text()
+    assert "apply --server-side --force-conflicts -f -" in applied
+    assert "rollout status -n auth deployment/dex" in applied
+    assert Target.load(done.target_file).kubeconfig == str(chosen.kubeconfig)
+
+    found = recipe.status(chosen, runner, progress=lambda line: None)
+    assert found.cluster and found.port_forward == pid and found.healthy
+
+    recipe.down(chosen, runner, progress=lambda line: None)
+    assert not runner.alive(pid)
+    assert (tmp_path / "kind-clusters").read_text().strip() == ""
+    assert not chosen.state.exists() and not done.target_file.exists()
