@@ -25,13 +25,14 @@ def add_parser(sub: Any) -> None:
                                              "to certify")
     commands = cluster.add_subparsers(dest="cluster_command", required=True)
 
-    def common(parser: argparse.ArgumentParser) -> None:
+    def common(parser: argparse.ArgumentParser, *, port: bool = True) -> None:
         parser.add_argument("--name", default="kfp-isolation", help="kind cluster name")
         parser.add_argument("--state-dir", type=Path, default=Path(".kfp-isolation"),
                             help="kubeconfig, kind config, port-forward pid and log "
                                  "(in a sub-directory per cluster)")
-        parser.add_argument("--gateway-port", type=int, default=8080,
-                            help="local port of the gateway's port-forward")
+        if port:
+            parser.add_argument("--gateway-port", type=int, default=8080,
+                                help="local port of the gateway's port-forward")
 
     up = commands.add_parser(
         "up", help="create the cluster, install Kubeflow, write the target file",
@@ -42,7 +43,7 @@ def add_parser(sub: Any) -> None:
     source = up.add_mutually_exclusive_group()
     source.add_argument("--manifests", type=Path, metavar="DIR",
                         help="a kubeflow/manifests checkout (builds DIR/<--kustomization>)")
-    source.add_argument("--kustomize", metavar="DIR", default="",
+    source.add_argument("--kustomize", metavar="DIR|URL", default="",
                         help="any kustomization directory or remote target to build")
     up.add_argument("--kustomization", default="example",
                     help="the kustomization inside the manifests (default example)")
@@ -55,7 +56,7 @@ def add_parser(sub: Any) -> None:
 
     down = commands.add_parser("down", help="stop the port-forward, delete the cluster and "
                                             "its state")
-    common(down)
+    common(down, port=False)
     down.set_defaults(func=cmd_down)
 
     state = commands.add_parser("status", help="cluster, port-forward and gateway")
@@ -65,7 +66,7 @@ def add_parser(sub: Any) -> None:
 
 def _options(args: argparse.Namespace) -> recipe.Options:
     return recipe.Options(
-        name=args.name, state_dir=args.state_dir, gateway_port=args.gateway_port,
+        name=args.name, state_dir=args.state_dir, gateway_port=getattr(args, "gateway_port", 8080),
         manifests=getattr(args, "manifests", None), kustomize=getattr(args, "kustomize", ""),
         kustomization=getattr(args, "kustomization", "example"),
         write_target=getattr(args, "write_target", Path("kfp-isolation-cluster.yaml")),

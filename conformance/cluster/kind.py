@@ -33,8 +33,8 @@ READY_NAMESPACES = ("cert-manager", "istio-system", "auth", "oauth2-proxy", "kub
 CONTAINER_ENGINES = ("docker", "podman", "nerdctl")  # kind's node providers
 
 WHERE = {
-    "kind": f"https://kind.sigs.k8s.io/dl/{versions.KIND_VERSION}/kind-linux-amd64 "
-            "(https://kind.sigs.k8s.io/docs/user/quick-start/#installation)",
+    "kind": f"https://kind.sigs.k8s.io/dl/{versions.KIND_VERSION}/kind-linux-amd64, see "
+            "https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
     "kubectl": f"https://dl.k8s.io/release/{versions.KUBECTL_VERSION}/bin/linux/amd64/kubectl",
     "git": "your distribution's git package (kustomize clones remote manifests with it)",
     "container engine": "Docker (https://docs.docker.com/engine/install/) or Podman "
