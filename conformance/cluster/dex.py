@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
 
 DEX_NAMESPACE = "auth"
 DEX_CONFIGMAP = "dex"
@@ -42,13 +43,20 @@ def fresh_passwords(emails: list[str]) -> dict[str, str]:
     return {email: secrets.token_urlsafe(16) for email in emails}
 
 
-def hash_password(password: str) -> str:
-    """A bcrypt hash Dex accepts (bcrypt is the optional ``cluster`` extra)."""
+def require_bcrypt() -> None:
+    """bcrypt is the optional ``cluster`` extra: say how to get it when it is absent."""
     try:
-        import bcrypt
+        import bcrypt  # noqa: F401
     except ImportError:
         raise DexError("registering Dex users needs the bcrypt package: "
                        "pip install 'kfp-isolation[cluster]' (or pip install bcrypt)") from None
+
+
+def hash_password(password: str) -> str:
+    """A bcrypt hash Dex accepts."""
+    require_bcrypt()
+    import bcrypt
+
     # $2a$, the variant Dex's own example config shows (``htpasswd -BinC 10``)
     salt = bcrypt.gensalt(rounds=BCRYPT_ROUNDS, prefix=b"2a")
     return bcrypt.hashpw(password.encode(), salt).decode()
@@ -89,7 +97,13 @@ def register(api: k8s.ApiClient, passwords: Mapping[str, str], *,
     """Add the users to Dex's ConfigMap (replace, guarded by its resourceVersion) and
     restart Dex so it reads them."""
     core = k8s.CoreV1Api(api)
-    current = core.read_namespaced_config_map(configmap, namespace)
+    try:
+        current = core.read_namespaced_config_map(configmap, namespace)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+        raise DexError(f"no ConfigMap {namespace}/{configmap}: the installed manifests have no "
+                       "Dex where kubeflow/manifests puts it (common/dex)") from None
     data = dict(current.data or {})
     if DEX_CONFIG_KEY not in data:
         raise DexError(f"ConfigMap {namespace}/{configmap} has no {DEX_CONFIG_KEY}")

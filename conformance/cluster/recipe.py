@@ -34,7 +34,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -183,7 +183,6 @@ class Outcome:
     target_file: Path
     target: Target
     created: bool  # False: the cluster existed already
-    notes: list[str] = field(default_factory=list)
 
 
 def up(options: Options, runner: Runner, *, which: Callable[[str], str | None] = shutil.which,
@@ -197,6 +196,8 @@ def up(options: Options, runner: Runner, *, which: Callable[[str], str | None] =
         # git: kustomize fetches remote bases with it (KFP's own manifests take Argo's CRDs
         # from github.com), so a local checkout needs it too.
         tools = kind.Tools.find(need_git=True, which=which)
+        if register_users is dex.register:
+            dex.require_bcrypt()  # before a cluster is made, not twenty minutes later
 
     with steps("kind config"):
         options.state.mkdir(parents=True, exist_ok=True)

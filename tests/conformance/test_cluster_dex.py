@@ -12,6 +12,7 @@ import bcrypt
 import pytest
 import yaml
 from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
 
 from conformance.cluster import dex
 
@@ -141,3 +142,14 @@ def test_a_config_that_is_not_a_mapping_is_an_error() -> None:
         dex.parse_config("- a\n- b\n")
     with pytest.raises(dex.DexError, match="not YAML"):
         dex.parse_config("a: [\n")
+
+
+def test_a_cluster_without_dex_is_named(fakes: tuple[FakeCore, FakeApps]) -> None:
+    core, apps = fakes
+
+    def missing(name: str, namespace: str) -> k8s.V1ConfigMap:
+        raise ApiException(status=404, reason="Not Found")
+    core.read_namespaced_config_map = missing  # type: ignore[method-assign]
+    with pytest.raises(dex.DexError, match="no ConfigMap auth/dex"):
+        dex.register(k8s.ApiClient(), {"alice@example.com": "pw"})
+    assert apps.patched == []

@@ -474,3 +474,14 @@ def test_up_status_down_with_real_processes(tmp_path: Path, served: EmulatorServ
     assert not runner.alive(pid)
     assert (tmp_path / "kind-clusters").read_text().strip() == ""
     assert not chosen.state.exists() and not done.target_file.exists()
+
+
+def test_without_bcrypt_up_stops_before_making_a_cluster(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.cluster import dex
+
+    monkeypatch.setitem(sys.modules, "bcrypt", None)
+    runner, lines = RecordingRunner(), []
+    with pytest.raises(dex.DexError, match="bcrypt"):
+        recipe.up(options(tmp_path), runner, which=which(), progress=lines.append)
+    assert runner.commands == [] and lines == ["[1/10] tools: failed"]
