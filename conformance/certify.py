@@ -376,7 +376,9 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--target-file", default=None, metavar="FILE",
                         help="the target file of a url or cluster target")
     parser.add_argument("--mode", choices=[m.value for m in Mode], default=None,
-                        help="the in-process emulator's mode (default full-inside)")
+                        help="the in-process emulator's mode (default full-inside); with "
+                             "--in-cluster, whether the cluster is full Kubeflow or "
+                             "standalone KFP (default: the target file's, else full)")
     parser.add_argument("--report-dir", default=None, metavar="DIR",
                         help=f"where the reports go (default ./{DEFAULT_REPORT_DIR}/)")
     parser.add_argument("--profile", dest="profiles", action="append", default=None,
@@ -474,12 +476,16 @@ def cmd_certify(args: argparse.Namespace) -> int:
         print("kfp-isolation certify: --apply and --keep go with --in-cluster",
               file=sys.stderr)
         return EXIT_ERROR
-    code = _certify_command(args)
-    if getattr(args, "report_archive", False):
-        # Inside the Job's pod: the report folder at the end of the log, then let a classic
-        # Istio sidecar exit (conformance.incluster).
-        from conformance import incluster
+    if not getattr(args, "report_archive", False):
+        return _certify_command(args)
+    # Inside the Job's pod: the report folder at the end of the log (even after a crash: then
+    # exit 2), then let a classic Istio sidecar exit (conformance.incluster).
+    from conformance import incluster
 
+    code = EXIT_ERROR
+    try:
+        code = _certify_command(args)
+    finally:
         incluster.emit_archive(Path(args.report_dir or DEFAULT_REPORT_DIR), code, sys.stdout)
         incluster.quit_sidecar()
     return code

@@ -9,9 +9,18 @@ What the manifests hold, and why:
 * a dedicated **runner namespace** (default ``kfp-isolation-runner``), a plain Namespace, *not*
   a Profile.  A Profile would make the runner a tenant (an owner, a dashboard entry, the
   profile controller reconciling its RBAC and policies) while the suite's guarantees are about
-  the tenants it provisions itself and removes afterwards.  A namespace that already exists
-  (for instance a Profile namespace named with ``--namespace``) is used as it is and never
-  deleted; it must then have Istio sidecar injection on the pod (the pod asks for it by label).
+  the tenants it provisions itself and removes afterwards.  It carries the one label of a
+  Profile namespace the network needs: Kubeflow's NetworkPolicies admit pods to ``ml-pipeline``
+  (and the object store's S3 port) only from namespaces labelled
+  ``app.kubernetes.io/part-of: kubeflow-profile`` or from ``istio-system``
+  (kubeflow/manifests ``common/kubeflow-namespace/base/kubeflow/ml-pipeline.yaml``,
+  kubeflow/pipelines ``manifests/kustomize/third-party/seaweedfs/base/seaweedfs/
+  seaweedfs-networkpolicy.yaml``), so the runner stands on a tenant pod's footing.  A namespace
+  that already exists (``--namespace``) is used as it is and never deleted: it must be a
+  Profile namespace (or carry that label).  metadata-envoy admits only ``istio-system`` and
+  its own namespace (``.../kubeflow/metadata-envoy.yaml``), so no pod of a tenant reaches it:
+  the in-cluster target names no ML Metadata endpoint and those scenarios end ``not
+  supported`` with that reason.
 * ServiceAccount ``kfp-isolation`` bound to **cluster-admin** (a ClusterRoleBinding): the suite
   provisions Profiles (cluster-scoped), RoleBindings in the tenants' namespaces, TokenRequests
   for the tenants' accounts, and binds a cluster-admin actor of its own (the matrix's
@@ -103,7 +112,6 @@ DEFAULT_TIMEOUT = 3600
 DIRECT_URL = f"http://ml-pipeline.{KFP_NAMESPACE}.svc.cluster.local:8888"
 GATEWAY_URL = "http://istio-ingressgateway.istio-system.svc.cluster.local"
 OBJECT_STORE_URL = f"http://seaweedfs.{KFP_NAMESPACE}.svc.cluster.local:8333"
-METADATA_URL = f"http://metadata-envoy-service.{KFP_NAMESPACE}.svc.cluster.local:9090"
 
 # The report archive at the end of the pod's log.
 BEGIN = "----- KFP-ISOLATION REPORT ARCHIVE BEGIN v1"
@@ -154,7 +162,7 @@ def in_cluster_target(plan: Plan) -> Target:
         name="in-cluster", mode=mode, kfp_direct=DIRECT_URL,
         kfp_gateway=GATEWAY_URL + "/pipeline" if plan.multiuser else "",
         gateway=GATEWAY_URL if plan.multiuser else "", kubeconfig=IN_CLUSTER, users=users,
-        object_store=OBJECT_STORE_URL, metadata=METADATA_URL)
+        object_store=OBJECT_STORE_URL)
 
 
 def _labels() -> dict[str, str]:
@@ -254,8 +262,10 @@ def authorization_policy(plan: Plan) -> dict[str, Any]:
 
 def manifests(plan: Plan) -> list[dict[str, Any]]:
     """Every object, in the order they are created (no Secret: see :func:`login_secret`)."""
-    namespace: dict[str, Any] = {"apiVersion": "v1", "kind": "Namespace",
-                                 "metadata": {"name": plan.namespace, "labels": _labels()}}
+    # the label Kubeflow's NetworkPolicies admit to ml-pipeline and S3 (module doc)
+    namespace: dict[str, Any] = {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": plan.namespace,
+        "labels": {**_labels(), "app.kubernetes.io/part-of": "kubeflow-profile"}}}
     if plan.multiuser:
         namespace["metadata"]["labels"]["istio-injection"] = "enabled"
     objects: list[dict[str, Any]] = [
@@ -561,8 +571,10 @@ def create(api_client: Any, objects: Iterable[dict[str, Any]], applied: Applied)
         except ApiException as exc:
             if kind == "Namespace" and _exists(exc):
                 continue  # someone else's: used, never deleted
+            hint = (" (left by an earlier run with --keep? delete it first)"
+                    if _exists(exc) else "")
             raise InClusterError(f"cannot create {kind} {namespace + '/' if namespace else ''}"
-                                 f"{meta['name']}: {exc.status} {exc.reason}") from None
+                                 f"{meta['name']}: {exc.status} {exc.reason}{hint}") from None
         applied.objects.append(obj)
 
 

@@ -250,6 +250,18 @@ def test_every_object_lives_in_the_runner_namespace(name: str,
     assert pod_spec(objects)["serviceAccountName"] == account
 
 
+@pytest.mark.parametrize("name", PLANS)
+def test_the_runner_namespace_passes_kubeflows_network_policies(name: str) -> None:
+    """kubeflow/manifests' NetworkPolicy ``ml-pipeline`` admits namespaces labelled
+    app.kubernetes.io/part-of=kubeflow-profile (and istio-system) only."""
+    objects = incluster.manifests(PLANS[name])
+    namespace = next(o for o in objects if o["kind"] == "Namespace")
+    assert namespace["metadata"]["labels"]["app.kubernetes.io/part-of"] == "kubeflow-profile"
+    config_map = next(o for o in objects if o["kind"] == "ConfigMap")
+    target = Target.from_dict(yaml.safe_load(config_map["data"]["target.yaml"]))
+    assert not target.metadata  # metadata-envoy admits istio-system and kubeflow only
+
+
 def test_standalone_has_no_identity_pieces() -> None:
     objects = incluster.manifests(PLANS["standalone"])
     assert "AuthorizationPolicy" not in {o["kind"] for o in objects}
@@ -330,6 +342,14 @@ def test_kube_client_in_cluster_outside_a_pod_is_a_target_error(
     monkeypatch.delenv("KUBERNETES_SERVICE_PORT", raising=False)
     with pytest.raises(TargetError, match="not a pod"):
         kube_client("in-cluster")
+
+
+def test_the_pod_side_prints_an_archive_even_when_certify_cannot_start(tmp_path: Path) -> None:
+    done = run_cli("--target", "cluster", "--report-dir", str(tmp_path / "r"),
+                   "--report-archive")
+    assert done.returncode == 2 and "needs a target file" in done.stderr
+    got = incluster.collect(done.stdout, tmp_path / "collected")
+    assert (got.code, got.problem, got.files) == (2, "", ())
 
 
 # -- the report archive and its collector ---------------------------------------------------
@@ -513,6 +533,68 @@ def test_a_job_that_never_ends_times_out(tmp_path: Path) -> None:
     assert 6 <= kube.reads <= 8 and not (tmp_path / "r").exists()
 
 
+class RecordingApiClient(k8s.ApiClient):
+    """The official client's API classes over a recording fake API server: every create
+    answers its body, the Job is Complete, its one pod's log is ``log``."""
+
+    def __init__(self, log: str) -> None:
+        super().__init__()
+        self.log = log
+        self.calls: list[tuple[str, str]] = []
+        self.bodies: list[Any] = []
+
+    def call_api(self, resource_path: str, method: str, path_params: Any = None,
+                 query_params: Any = None, header_params: Any = None, body: Any = None,
+                 response_type: str | None = None, **kwargs: Any) -> Any:
+        path = resource_path.format(**(path_params or {}))
+        query = dict(query_params or [])
+        self.calls.append((method, path + (f"?{query['labelSelector']}"
+                                           if "labelSelector" in query else "")))
+        self.bodies.append(body)
+        answer: Any = body if isinstance(body, dict) else {}
+        if path.endswith("/log"):
+            return self.log
+        if path.endswith("/status"):
+            answer = {"metadata": {"name": "kfp-isolation-certify"},
+                      "status": {"conditions": [{"type": "Complete", "status": "True"}]}}
+        elif path.endswith("/pods"):
+            answer = {"items": [{"metadata": {"name": "kfp-isolation-certify-abc",
+                                              "creationTimestamp": "2026-01-01T00:00:00Z"}}]}
+        if response_type in (None, "object"):
+            return answer
+        return self.deserialize(FakeResponse(json.dumps(answer)), response_type)
+
+
+def test_apply_creates_waits_collects_and_deletes_in_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RITA_PW", "rita-secret")
+    api = RecordingApiClient(archived(tmp_path, code=1))
+    err = io.StringIO()
+    the_plan = PLANS["multi-user"]
+    code = incluster.apply(api, the_plan, tmp_path / "r", False, err, interval=0)
+    assert code == 1, err.getvalue()
+    assert (tmp_path / "r" / "report.yaml").exists()
+    ns = the_plan.namespace
+    made = [
+        ("POST", "/api/v1/namespaces"),
+        ("POST", f"/api/v1/namespaces/{ns}/serviceaccounts"),
+        ("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"),
+        ("POST", f"/api/v1/namespaces/{ns}/configmaps"),
+        ("POST", "/apis/security.istio.io/v1beta1/namespaces/kubeflow/authorizationpolicies"),
+        ("POST", f"/api/v1/namespaces/{ns}/secrets"),
+        ("POST", f"/apis/batch/v1/namespaces/{ns}/jobs"),
+    ]
+    assert api.calls[:7] == made
+    assert api.calls[7:10] == [
+        ("GET", f"/apis/batch/v1/namespaces/{ns}/jobs/kfp-isolation-certify/status"),
+        ("GET", f"/api/v1/namespaces/{ns}/pods?job-name=kfp-isolation-certify"),
+        ("GET", f"/api/v1/namespaces/{ns}/pods/kfp-isolation-certify-abc/log")]
+    deleted = [path for method, path in api.calls[10:] if method == "DELETE"]
+    assert len(deleted) == len(made) == len(api.calls) - 10
+    assert [p.rsplit("/", 1)[0] for p in deleted] == [p for _, p in reversed(made)]
+    assert "rita-secret" not in err.getvalue()
+
+
 # -- the kubelet stand-in: the Job's container against a served emulator ----------------------
 
 BOOT = """
@@ -541,24 +623,85 @@ class Sidecar(BaseHTTPRequestHandler):
         pass
 
 
-def serve_emulator(tmp_path: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    served = tmp_path / "served.yaml"
-    setup = tmp_path / "setup.yaml"
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """An emulator served by the CLI (full-inside, Dex users for the cast): its target file."""
+    folder = tmp_path_factory.mktemp("served")
+    target, setup = folder / "served.yaml", folder / "setup.yaml"
     setup.write_text(yaml.safe_dump({"users": ["rita@example.com", "ada@example.com"]}))
     server = subprocess.Popen([*CLI, "serve", "--port", "0", "--gateway-port", "0",
                                "--kube-port", "0", "--object-store-port", "0",
                                "--metadata-port", "0", "--mode", "full-inside",
-                               "--setup", str(setup), "--write-target", str(served)],
+                               "--setup", str(setup), "--write-target", str(target)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not served.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return server, yaml.safe_load(served.read_text())
+    try:
+        deadline = time.monotonic() + 30
+        while not target.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        yield yaml.safe_load(target.read_text())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def runner_objects(api: Any, namespace: str) -> list[str]:
+    """What of the runner is left in the emulator's Kubernetes API."""
+    core, rbac = k8s.CoreV1Api(api), k8s.RbacAuthorizationV1Api(api)
+    left = [f"Namespace {n.metadata.name}" for n in core.list_namespace().items
+            if n.metadata.name == namespace]
+    if left:
+        left += [f"ServiceAccount {a.metadata.name}"
+                 for a in core.list_namespaced_service_account(namespace).items
+                 if a.metadata.name == incluster.RUNNER_ACCOUNT]
+        left += [f"ConfigMap {c.metadata.name}"
+                 for c in core.list_namespaced_config_map(namespace).items]
+    left += [f"ClusterRoleBinding {b.metadata.name}"
+             for b in rbac.list_cluster_role_binding().items
+             if any(s.namespace == namespace for s in b.subjects or [])]
+    return left
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_apply_that_cannot_create_the_job_is_exit_2_and_cleans_up_unless_keep(
+        served: Any, keep: bool) -> None:
+    """The emulator's Kubernetes API has no batch/v1: creating the Job fails after the
+    namespace, account, binding and ConfigMap were made."""
+    namespace = f"runner-keep-{str(keep).lower()}"
+    api = k8s_config.new_client_from_config(config_file=served["kubeconfig"])
+    try:
+        err = io.StringIO()
+        code = incluster.apply(api, plan(multiuser=False, namespace=namespace),
+                               Path("unused"), keep, err, wait_timeout=1, interval=0)
+        assert code == 2
+        assert f"cannot create Job {namespace}/kfp-isolation-certify: 404" in err.getvalue()
+        left = runner_objects(api, namespace)
+        if keep:
+            assert {"Namespace " + namespace, "ServiceAccount kfp-isolation",
+                    "ConfigMap kfp-isolation"} <= set(left)
+            assert any(item.startswith("ClusterRoleBinding") for item in left)
+            assert "--keep: left" in err.getvalue()
+        else:
+            assert left == [], left
+    finally:
+        api.close()
+
+
+def test_apply_uses_a_namespace_that_exists_and_never_deletes_it(served: Any) -> None:
+    api = k8s_config.new_client_from_config(config_file=served["kubeconfig"])
+    try:
+        core = k8s.CoreV1Api(api)
+        core.create_namespace({"apiVersion": "v1", "kind": "Namespace",
+                               "metadata": {"name": "someone-elses"}})
+        code = incluster.apply(api, plan(multiuser=False, namespace="someone-elses"),
+                               Path("unused"), False, io.StringIO(), wait_timeout=1)
+        assert code == 2
+        assert runner_objects(api, "someone-elses") == ["Namespace someone-elses"]
+    finally:
+        api.close()
 
 
 def test_the_jobs_container_run_by_a_kubelet_stand_in_reports_through_its_log(
-        tmp_path: Path) -> None:
-    server, served = serve_emulator(tmp_path)
+        tmp_path: Path, served: Any) -> None:
     sidecar = HTTPServer(("127.0.0.1", 0), Sidecar)
     threading.Thread(target=sidecar.serve_forever, daemon=True).start()
     api = k8s_config.new_client_from_config(config_file=served["kubeconfig"])
@@ -604,8 +747,7 @@ def test_the_jobs_container_run_by_a_kubelet_stand_in_reports_through_its_log(
                     for inside, outside in (
                             (incluster.DIRECT_URL, served["kfp"]["direct"]),
                             (incluster.GATEWAY_URL, served["gateway"]),
-                            (incluster.OBJECT_STORE_URL, served["dataPlane"]["objectStore"]),
-                            (incluster.METADATA_URL, served["dataPlane"]["metadata"])):
+                            (incluster.OBJECT_STORE_URL, served["dataPlane"]["objectStore"])):
                         text = text.replace(inside, outside)
                     (remap[mount["mountPath"]] / key).write_text(text)
             if "projected" in volume:  # a TokenRequest with the manifest's own projection
@@ -669,10 +811,7 @@ def test_the_jobs_container_run_by_a_kubelet_stand_in_reports_through_its_log(
         for user in operator_target.users:  # passwords reached the pod, never its log
             assert user.password not in log
         incluster.delete(api, applied, io.StringIO())
-        assert core.list_namespaced_config_map(namespace).items == [] or all(
-            c.metadata.name != account for c in core.list_namespaced_config_map(namespace).items)
+        assert runner_objects(api, namespace) == []
     finally:
         sidecar.shutdown()
         api.close()
-        server.terminate()
-        server.wait(timeout=30)
