@@ -808,6 +808,12 @@ def test_the_jobs_container_run_by_a_kubelet_stand_in_reports_through_its_log(
         report = yaml.safe_load(report_file.read_text())
         assert report["kfp"]["mode"] == "full-inside"
         assert report["summary"]["counts"]["pass"] >= 3
+        # the kfp SDK's token where KF_PIPELINES_SA_TOKEN_PATH says, good for KFP's audience
+        review = k8s.AuthenticationV1Api(api).create_token_review(k8s.V1TokenReview(
+            spec=k8s.V1TokenReviewSpec(token=Path(env["KF_PIPELINES_SA_TOKEN_PATH"]).read_text(),
+                                       audiences=["pipelines.kubeflow.org"])))
+        assert review.status.authenticated is True
+        assert review.status.user.username == f"system:serviceaccount:{namespace}:{account}"
         for user in operator_target.users:  # passwords reached the pod, never its log
             assert user.password not in log
         incluster.delete(api, applied, io.StringIO())
