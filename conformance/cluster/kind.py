@@ -24,6 +24,7 @@ import yaml
 from conformance.cluster import versions
 
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc"
+KUBEADM_DEFAULT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 SIGNING_KEY_FILE = "/etc/kubernetes/pki/sa.key"
 GATEWAY_NAMESPACE = "istio-system"
 GATEWAY_SERVICE = "istio-ingressgateway"
@@ -108,10 +109,18 @@ def m2m_overlay(resource: str, components: list[str]) -> str:
     relative to the overlay or remote targets) and the RequestAuthentication patched to this
     cluster's issuer, so ServiceAccount tokens are accepted at the gateway as well as Dex
     sessions (the suite's outside-mode callers use both).  Paths must be relative: kustomize
-    refuses absolute roots."""
-    patch = [{"op": "replace", "path": "/spec/jwtRules/0/issuer",
-              "value": SERVICE_ACCOUNT_ISSUER},
-             {"op": "replace", "path": "/spec/jwtRules/0/jwksUri", "value": JWKS_URI}]
+    refuses absolute roots.  Built over ``m2m-dex-only`` of the ``26.03`` checkout, this gives
+    the same objects as that release's ``m2m-dex-and-kind`` overlay (checked with
+    ``kubectl kustomize``; only the order of the two issuer rules differs)."""
+    patch: list[dict[str, object]] = [
+        {"op": "replace", "path": "/spec/jwtRules/0/issuer", "value": SERVICE_ACCOUNT_ISSUER},
+        {"op": "replace", "path": "/spec/jwtRules/0/jwksUri", "value": JWKS_URI}]
+    # kubeadm's own default issuer too, as the upstream overlay has it: should the issuer
+    # patch of the kind config not apply, tokens still pass.
+    first_rule = "/spec/jwtRules/0"
+    patch.append({"op": "copy", "from": first_rule, "path": "/spec/jwtRules/-"})
+    patch.append({"op": "replace", "path": "/spec/jwtRules/1/issuer",
+                  "value": KUBEADM_DEFAULT_ISSUER})
     overlay = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",

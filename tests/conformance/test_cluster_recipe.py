@@ -329,8 +329,10 @@ def test_the_overlay_builds_with_kustomize(tmp_path: Path) -> None:
     objects = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(built.stdout)}
     assert set(objects) == {("ConfigMap", "marker"), ("Service", "cluster-jwks-proxy"),
                             ("RequestAuthentication", "m2m-token-issuer")}
-    [rule] = objects[("RequestAuthentication", "m2m-token-issuer")]["spec"]["jwtRules"]
-    assert rule == {"issuer": kind.SERVICE_ACCOUNT_ISSUER, "jwksUri": kind.JWKS_URI}
+    rules = objects[("RequestAuthentication", "m2m-token-issuer")]["spec"]["jwtRules"]
+    assert rules == [{"issuer": "https://kubernetes.default.svc", "jwksUri": kind.JWKS_URI},
+                     {"issuer": "https://kubernetes.default.svc.cluster.local",
+                      "jwksUri": kind.JWKS_URI}]
 
 
 def test_down_after_up_removes_everything_it_made(tmp_path: Path,
