@@ -56,6 +56,8 @@ DEFAULT_DOCKER_SOCKET = "unix:///var/run/docker.sock"
 # Names the emulator's self-signed Kubernetes API certificate always carries.
 _CERT_HOSTS = ("localhost", "127.0.0.1", "::1")
 IMAGE_ENV = "KFP_ISOLATION_EMULATOR_IMAGE"
+# Set (to 1) where Docker must be there, as in CI's image job: no engine is then a failure.
+REQUIRE_ENV = "KFP_ISOLATION_REQUIRE_DOCKER"
 
 
 class ContainerError(RuntimeError):
@@ -343,6 +345,14 @@ class KfpEmulatorContainer:
         return map_target(inside, self.host, self.mapped_ports(), str(written.resolve()))
 
 
+def skip_or_fail(reason: str) -> None:
+    """Skip with ``reason``, or fail where ``$KFP_ISOLATION_REQUIRE_DOCKER`` says Docker must
+    be there (a silent skip would hide that the container tests never ran)."""
+    if os.environ.get(REQUIRE_ENV, "") not in ("", "0"):
+        pytest.fail(f"{REQUIRE_ENV} is set, but {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def kfp_emulator_container() -> Iterator[KfpEmulatorContainer]:
     """One emulator container per session (image: ``$KFP_ISOLATION_EMULATOR_IMAGE`` or this
@@ -352,6 +362,6 @@ def kfp_emulator_container() -> Iterator[KfpEmulatorContainer]:
     reason = (docker_unavailable_reason() or testcontainers_missing_reason()
               or image_unavailable_reason(image))
     if reason:
-        pytest.skip(reason)
+        skip_or_fail(reason)
     with KfpEmulatorContainer(image) as container:
         yield container

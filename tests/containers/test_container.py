@@ -26,6 +26,8 @@ from emulator.testing import OWNER, OWNER_NAMESPACE, standard_profiles
 from emulator.testing.container import (
     EMULATOR_PORTS,
     HEALTHZ_PATH,
+    IMAGE_REPOSITORY,
+    REQUIRE_ENV,
     ContainerError,
     KfpEmulatorContainer,
     default_image,
@@ -34,6 +36,7 @@ from emulator.testing.container import (
     map_target,
     map_url,
     package_version,
+    skip_or_fail,
 )
 
 # ---- is there a Docker engine? ------------------------------------------------------------
@@ -242,3 +245,20 @@ def test_the_container_serves_the_emulator(kfp_emulator_container: KfpEmulatorCo
     assert OWNER_NAMESPACE in names
     dumped = Target.load(target.dump(tmp_path / "target.yaml"))
     assert dumped.kfp_direct == target.kfp_direct == container.url("direct")
+
+
+@pytest.mark.parametrize(("value", "outcome"), [("", pytest.skip.Exception),
+                                                ("0", pytest.skip.Exception),
+                                                ("1", pytest.fail.Exception)])
+def test_where_docker_is_required_its_absence_fails(value: str, outcome: type[BaseException],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(REQUIRE_ENV, value)
+    with pytest.raises(outcome, match="no engine here"):
+        skip_or_fail("no engine here")
+
+
+def test_the_image_repository_is_the_in_cluster_runs() -> None:
+    from conformance import incluster
+
+    assert IMAGE_REPOSITORY == incluster.IMAGE_REPOSITORY
+    assert incluster.image_of(package_version()).startswith(f"{IMAGE_REPOSITORY}/suite:")

@@ -25,6 +25,7 @@ from emulator.testing.container import (
     KUBECONFIG_IN_CONTAINER,
     TARGET_IN_CONTAINER,
     docker_unavailable_reason,
+    skip_or_fail,
 )
 from tests.containers import dockerfile
 from tests.containers.dockerfile import Dockerfile, Stage
@@ -321,15 +322,15 @@ def _docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
 
 def _skip_without_a_builder() -> None:
     if shutil.which("docker") is None:
-        pytest.skip("no docker command on PATH: building the images needs the Docker CLI")
+        skip_or_fail("no docker command on PATH: building the images needs the Docker CLI")
     reason = docker_unavailable_reason()
     if reason:
-        pytest.skip(f"building the images needs a Docker engine: {reason}")
+        skip_or_fail(f"building the images needs a Docker engine: {reason}")
     if _docker("image", "inspect", BASE_IMAGE).returncode != 0:
         pulled = _docker("pull", BASE_IMAGE, timeout=300)
         if pulled.returncode != 0:
             last = (pulled.stderr.strip().splitlines() or ["?"])[-1]
-            pytest.skip(f"the engine cannot get the base image {BASE_IMAGE}: {last}")
+            skip_or_fail(f"the engine cannot get the base image {BASE_IMAGE}: {last}")
 
 
 @pytest.mark.parametrize("name", sorted(DOCKERFILES))
