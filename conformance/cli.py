@@ -1,5 +1,5 @@
-"""``kfp-isolation``: serve the emulator, certify a deployment, reproduce a catalogued bug,
-list the bugs, validate a report."""
+"""``kfp-isolation``: serve the emulator, certify a deployment, bring a local kind cluster up
+or down, reproduce a catalogued bug, list the bugs, validate a report."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from conformance import bug_list, certify, replay, reproduce
+from conformance.cluster import cli as cluster_cli
 from conformance.report import validate_report
 from conformance.targets import describe_emulator
 from emulator import bugs
@@ -267,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("-v", "--verbose", action="store_true")
     serve.set_defaults(func=cmd_serve)
     certify.add_parser(sub)
+    cluster_cli.add_parser(sub)
     reproduce.add_parser(sub)
     replay.add_parser(sub)
     bug_list.add_parser(sub)
