@@ -8,6 +8,7 @@ import base64
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import tarfile
@@ -638,7 +639,19 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
         deadline = time.monotonic() + 30
         while not target.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        yield yaml.safe_load(target.read_text())
+        described = yaml.safe_load(target.read_text())
+        # the file is written as the listeners start: wait until they answer
+        kube = yaml.safe_load(Path(described["kubeconfig"]).read_text())
+        for url in (described["kfp"]["direct"], kube["clusters"][0]["cluster"]["server"]):
+            host, port = url.split("://", 1)[1].rsplit(":", 1)
+            while True:
+                try:
+                    socket.create_connection((host, int(port)), timeout=1).close()
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, f"the emulator never answered on {url}"
+                    time.sleep(0.1)
+        yield described
     finally:
         server.terminate()
         server.wait(timeout=30)
