@@ -32,9 +32,6 @@ TAG_PIN = re.compile(r"^[\w.-]+/[\w./-]+@v\d+\.\d+\.\d+$")
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?:\s+#\s*(?P<comment>.*))?$")
 EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
 SHELL_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
-# Subcommands another helper added that the lead registers in conformance/cli.py (strict
-# xfail: once registered, these cases pass and the marker must go).
-AWAITING_REGISTRATION = ("cluster",)
 
 
 def versions() -> Any:
@@ -147,11 +144,7 @@ def commands(program: str) -> list[tuple[str, str, list[str]]]:
 
 def _cli_case(item: tuple[str, str, list[str]]) -> Any:
     workflow, step, words = item
-    marks = []
-    if words[1] in AWAITING_REGISTRATION:
-        marks.append(pytest.mark.xfail(strict=True, raises=SystemExit,
-                                       reason="registered by the lead"))
-    return pytest.param(words, id=f"{workflow}:{step}:{' '.join(words[1:3])}", marks=marks)
+    return pytest.param(words, id=f"{workflow}:{step}:{' '.join(words[1:3])}")
 
 
 # ---- every workflow -------------------------------------------------------------------------
