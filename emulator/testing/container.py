@@ -76,13 +76,29 @@ def default_image() -> str:
     return f"{IMAGE_REPOSITORY}/emulator:{package_version()}"
 
 
+MIN_TESTCONTAINERS = "4.15"  # HttpWaitStrategy (4.13), with_copy_into_container (4.15)
+
+
 def _testcontainers() -> tuple[ModuleType, ModuleType]:
     try:
-        from testcontainers.core import container, wait_strategies
+        from testcontainers.core import container
     except ImportError as exc:
         raise ContainerError(f"KfpEmulatorContainer needs testcontainers ({exc}): "
                              f"pip install 'kfp-isolation[{EXTRA}]'") from None
-    return container, wait_strategies
+    try:
+        waits: ModuleType | None = importlib.import_module("testcontainers.core.wait_strategies")
+    except ImportError:
+        waits = None
+    if waits is None or not hasattr(waits, "HttpWaitStrategy") \
+            or not hasattr(container.DockerContainer, "with_copy_into_container"):
+        try:
+            installed = metadata.version("testcontainers")
+        except metadata.PackageNotFoundError:
+            installed = "(unknown version)"
+        raise ContainerError(f"testcontainers {installed} is too old: KfpEmulatorContainer "
+                             f"needs >= {MIN_TESTCONTAINERS}: pip install "
+                             f"'kfp-isolation[{EXTRA}]'")
+    return container, waits
 
 
 def testcontainers_missing_reason() -> str | None:

@@ -134,6 +134,21 @@ def test_without_testcontainers_the_error_names_the_extra(
         KfpEmulatorContainer("any:tag")
 
 
+def test_a_testcontainers_too_old_is_named_with_the_version_needed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """testcontainers before 4.15 has no with_copy_into_container (before 4.13 no
+    HttpWaitStrategy): say so instead of an AttributeError halfway through."""
+    import types
+
+    old = types.ModuleType("testcontainers.core")
+    old.container = types.SimpleNamespace(DockerContainer=type("DockerContainer", (), {}))  # type: ignore[attr-defined]
+    old.wait_strategies = types.SimpleNamespace()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "testcontainers", types.ModuleType("testcontainers"))
+    monkeypatch.setitem(sys.modules, "testcontainers.core", old)
+    with pytest.raises(ContainerError, match=r"too old.*>= 4\.15"):
+        KfpEmulatorContainer("any:tag")
+
+
 def test_the_default_image_is_this_versions_emulator() -> None:
     from importlib import metadata
 
