@@ -436,7 +436,6 @@ IN_PROCESS_ONLY = ("unguard", "emulator_setting", "bugs", "emulate_kfp")
 
 def cmd_in_cluster(args: argparse.Namespace) -> int:
     from conformance import incluster
-    from conformance.pytest_plugin import tool_version
 
     bad = [name for name in IN_PROCESS_ONLY if getattr(args, name, None)]
     if args.target or args.dry_run or args.config or bad:
@@ -447,7 +446,7 @@ def cmd_in_cluster(args: argparse.Namespace) -> int:
               "--in-cluster (the Job certifies the cluster it runs in)", file=sys.stderr)
         return EXIT_ERROR
     return incluster.run(
-        apply_it=args.apply, image=args.image or incluster.image_of(tool_version()),
+        apply_it=args.apply, image=args.image or incluster.image_of(),
         namespace=args.namespace, timeout=args.timeout,
         report_dir=Path(args.report_dir or DEFAULT_REPORT_DIR), keep=args.keep,
         profiles=args.profiles or (), features=args.features or (),

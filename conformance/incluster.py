@@ -86,11 +86,11 @@ from typing import Any, Protocol, TextIO
 
 import yaml
 
+from conformance import images
 from conformance.target import LoginUser, Target, TargetError
 from conformance.targets import IN_CLUSTER
 from emulator.modes import Mode
 
-IMAGE_REPOSITORY = "ghcr.io/kfp-isolation"
 RUNNER_NAMESPACE = "kfp-isolation-runner"
 RUNNER_ACCOUNT = "kfp-isolation"
 JOB_NAME = "kfp-isolation-certify"
@@ -125,8 +125,9 @@ class InClusterError(Exception):
     """Why the in-cluster run could not be set up or collected (exit 2)."""
 
 
-def image_of(version: str) -> str:
-    return f"{IMAGE_REPOSITORY}/suite:{version}"
+def image_of(version: str | None = None) -> str:
+    """The suite image (default: this package's version)."""
+    return images.image(images.SUITE, version)
 
 
 # -- the manifests -----------------------------------------------------------------------------

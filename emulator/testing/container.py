@@ -39,9 +39,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import yaml
 
+from conformance import images
 from conformance.target import Target
 
-IMAGE_REPOSITORY = "ghcr.io/kfp-isolation"
 EXTRA = "container"
 # The emulator's listeners in the image, as `serve` defaults them (the image's EXPOSE).
 EMULATOR_PORTS: dict[str, int] = {
@@ -64,16 +64,9 @@ class ContainerError(RuntimeError):
     """The container cannot be made or read, with the reason."""
 
 
-def package_version() -> str:
-    try:
-        return metadata.version("kfp-isolation")
-    except metadata.PackageNotFoundError:  # running from a checkout that is not installed
-        return "latest"
-
-
 def default_image() -> str:
     """The emulator image of this package's version."""
-    return f"{IMAGE_REPOSITORY}/emulator:{package_version()}"
+    return images.image(images.EMULATOR)
 
 
 MIN_TESTCONTAINERS = "4.15"  # HttpWaitStrategy (4.13), with_copy_into_container (4.15)

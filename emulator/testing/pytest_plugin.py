@@ -2,7 +2,8 @@
 
 ``kfp_env`` gives a :class:`~emulator.testing.KfpTestEnv` with the standard cast (owner,
 contributor, viewer, stranger, anonymous) provisioned; ``kfp_home`` isolates ``HOME`` so the
-SDK's ``~/.config/kfp/context.json`` never leaks between tests.
+SDK's ``~/.config/kfp/context.json`` never leaks between tests.  ``kfp_emulator_container``
+serves the emulator's image with testcontainers instead (emulator.testing.container).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import pytest
 from emulator.core import Emulator
 from emulator.serving import EmulatorServer
 from emulator.testing import KfpTestEnv, standard_profiles
+from emulator.testing.container import kfp_emulator_container
+
+__all__ = ["kfp_emulator_container"]  # the emulator's image instead (skips without Docker)
 
 
 @pytest.fixture(scope="session")

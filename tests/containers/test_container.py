@@ -17,6 +17,7 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from conformance.images import IMAGE_REPOSITORY, package_version
 from conformance.target import Target
 from conformance.targets import close_client, describe_emulator
 from emulator.core import Emulator
@@ -26,7 +27,6 @@ from emulator.testing import OWNER, OWNER_NAMESPACE, standard_profiles
 from emulator.testing.container import (
     EMULATOR_PORTS,
     HEALTHZ_PATH,
-    IMAGE_REPOSITORY,
     REQUIRE_ENV,
     ContainerError,
     KfpEmulatorContainer,
@@ -35,7 +35,6 @@ from emulator.testing.container import (
     map_kubeconfig,
     map_target,
     map_url,
-    package_version,
     skip_or_fail,
 )
 
@@ -272,8 +271,24 @@ def test_where_docker_is_required_its_absence_fails(value: str, outcome: type[Ba
         skip_or_fail("no engine here")
 
 
-def test_the_image_repository_is_the_in_cluster_runs() -> None:
+def test_the_in_cluster_run_uses_the_suite_image_of_the_same_version() -> None:
     from conformance import incluster
 
-    assert IMAGE_REPOSITORY == incluster.IMAGE_REPOSITORY
-    assert incluster.image_of(package_version()).startswith(f"{IMAGE_REPOSITORY}/suite:")
+    assert incluster.image_of() == default_image().replace("/emulator:", "/suite:")
+    assert incluster.image_of("1.2.3") == f"{IMAGE_REPOSITORY}/suite:1.2.3"
+
+
+def test_the_installed_plugin_offers_the_fixture_and_skips_it_with_the_reason(
+        pytester: pytest.Pytester, short_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another project's test asks for ``kfp_emulator_container`` with nothing but the package
+    installed (the fixture comes from its pytest plugin): without an engine it is skipped, and
+    the skip names the socket that is missing."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{short_dir / 'absent.sock'}")
+    monkeypatch.delenv(REQUIRE_ENV, raising=False)
+    pytester.makepyfile(test_theirs="""
+        def test_uses_the_container(kfp_emulator_container):
+            assert kfp_emulator_container.target().kfp_direct
+    """)
+    result = pytester.runpytest_subprocess("-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines([f"*no Docker engine*{short_dir / 'absent.sock'}*"])
