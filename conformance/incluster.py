@@ -540,35 +540,64 @@ def _exists(exc: Exception) -> bool:
     return getattr(exc, "status", None) == 409
 
 
-def create(api_client: Any, objects: Iterable[dict[str, Any]], applied: Applied) -> None:
-    """Create each object with the official client; a namespace that exists is used as is."""
+AUTHORIZATION_POLICIES = "authorizationpolicies"
+Operation = Callable[[dict[str, Any]], object]
+
+
+def _operations(api_client: Any) -> dict[str, tuple[Operation, Operation]]:
+    """(create, delete) through the official client for each kind the manifests hold."""
     from kubernetes import client as k8s
-    from kubernetes.client.exceptions import ApiException
 
     core, rbac = k8s.CoreV1Api(api_client), k8s.RbacAuthorizationV1Api(api_client)
     batch, custom = k8s.BatchV1Api(api_client), k8s.CustomObjectsApi(api_client)
+
+    def name(obj: dict[str, Any]) -> str:
+        return str(obj["metadata"]["name"])
+
+    def namespace(obj: dict[str, Any]) -> str:
+        return str(obj["metadata"].get("namespace", ""))
+
+    def group_version(obj: dict[str, Any]) -> list[str]:
+        return str(obj["apiVersion"]).split("/")
+
+    return {
+        "Namespace": (core.create_namespace, lambda o: core.delete_namespace(name(o))),
+        "ServiceAccount": (
+            lambda o: core.create_namespaced_service_account(namespace(o), o),
+            lambda o: core.delete_namespaced_service_account(name(o), namespace(o))),
+        "ConfigMap": (
+            lambda o: core.create_namespaced_config_map(namespace(o), o),
+            lambda o: core.delete_namespaced_config_map(name(o), namespace(o))),
+        "Secret": (
+            lambda o: core.create_namespaced_secret(namespace(o), o),
+            lambda o: core.delete_namespaced_secret(name(o), namespace(o))),
+        "ClusterRoleBinding": (
+            rbac.create_cluster_role_binding,
+            lambda o: rbac.delete_cluster_role_binding(name(o))),
+        "Job": (
+            lambda o: batch.create_namespaced_job(namespace(o), o),
+            lambda o: batch.delete_namespaced_job(name(o), namespace(o),
+                                                  propagation_policy="Background")),
+        "AuthorizationPolicy": (
+            lambda o: custom.create_namespaced_custom_object(
+                *group_version(o), namespace(o), AUTHORIZATION_POLICIES, o),
+            lambda o: custom.delete_namespaced_custom_object(
+                *group_version(o), namespace(o), AUTHORIZATION_POLICIES, name(o))),
+    }
+
+
+def create(api_client: Any, objects: Iterable[dict[str, Any]], applied: Applied) -> None:
+    """Create each object with the official client; a namespace that exists is used as is."""
+    from kubernetes.client.exceptions import ApiException
+
+    operations = _operations(api_client)
     for obj in objects:
         kind, meta = obj["kind"], obj["metadata"]
         namespace = meta.get("namespace", "")
+        if kind not in operations:
+            raise InClusterError(f"cannot create a {kind}")
         try:
-            if kind == "Namespace":
-                core.create_namespace(obj)
-            elif kind == "ServiceAccount":
-                core.create_namespaced_service_account(namespace, obj)
-            elif kind == "ConfigMap":
-                core.create_namespaced_config_map(namespace, obj)
-            elif kind == "Secret":
-                core.create_namespaced_secret(namespace, obj)
-            elif kind == "ClusterRoleBinding":
-                rbac.create_cluster_role_binding(obj)
-            elif kind == "Job":
-                batch.create_namespaced_job(namespace, obj)
-            elif kind == "AuthorizationPolicy":
-                group, version = obj["apiVersion"].split("/")
-                custom.create_namespaced_custom_object(group, version, namespace,
-                                                       "authorizationpolicies", obj)
-            else:
-                raise InClusterError(f"cannot create a {kind}")
+            operations[kind][0](obj)
         except ApiException as exc:
             if kind == "Namespace" and _exists(exc):
                 continue  # someone else's: used, never deleted
@@ -581,31 +610,13 @@ def create(api_client: Any, objects: Iterable[dict[str, Any]], applied: Applied)
 
 def delete(api_client: Any, applied: Applied, err: TextIO) -> None:
     """Delete what :func:`create` made, newest first; report what could not be deleted."""
-    from kubernetes import client as k8s
     from kubernetes.client.exceptions import ApiException
 
-    core, rbac = k8s.CoreV1Api(api_client), k8s.RbacAuthorizationV1Api(api_client)
-    batch, custom = k8s.BatchV1Api(api_client), k8s.CustomObjectsApi(api_client)
+    operations = _operations(api_client)
     for obj in reversed(applied.objects):
         kind, name = obj["kind"], obj["metadata"]["name"]
-        namespace = obj["metadata"].get("namespace", "")
         try:
-            if kind == "Namespace":
-                core.delete_namespace(name)
-            elif kind == "ServiceAccount":
-                core.delete_namespaced_service_account(name, namespace)
-            elif kind == "ConfigMap":
-                core.delete_namespaced_config_map(name, namespace)
-            elif kind == "Secret":
-                core.delete_namespaced_secret(name, namespace)
-            elif kind == "ClusterRoleBinding":
-                rbac.delete_cluster_role_binding(name)
-            elif kind == "Job":
-                batch.delete_namespaced_job(name, namespace, propagation_policy="Background")
-            elif kind == "AuthorizationPolicy":
-                group, version = obj["apiVersion"].split("/")
-                custom.delete_namespaced_custom_object(group, version, namespace,
-                                                       "authorizationpolicies", name)
+            operations[kind][1](obj)
         except ApiException as exc:
             if exc.status != 404:
                 err.write(f"kfp-isolation certify --in-cluster: could not delete {kind} "

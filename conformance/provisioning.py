@@ -111,6 +111,11 @@ def create_profile(api: k8s.ApiClient, name: str, owner: str, *, timeout: float 
     }
     k8s.CustomObjectsApi(api).create_cluster_custom_object(
         PROFILE_GROUP, PROFILE_VERSION, PROFILE_PLURAL, body)
+    wait_for_profile(api, name, timeout=timeout)
+
+
+def wait_for_profile(api: k8s.ApiClient, name: str, *, timeout: float = 60.0) -> None:
+    """Wait until the profile controller made the Profile's namespace and its editor."""
     core = k8s.CoreV1Api(api)
     wait_for(f"namespace {name}", lambda: _exists(lambda: core.read_namespace(name)), timeout)
     wait_for(f"{name}/{EDITOR_SA}", lambda: _exists(

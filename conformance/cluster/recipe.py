@@ -48,12 +48,11 @@ from conformance.cluster.runner import Runner
 from conformance.detection import HEALTHZ
 from conformance.login import LoginError, login_cookies
 from conformance.provisioning import (
-    EDITOR_SA,
     PROFILE_GROUP,
     PROFILE_PLURAL,
     PROFILE_VERSION,
     create_profile,
-    wait_for,
+    wait_for_profile,
 )
 from conformance.target import LoginUser, Target
 from conformance.targets import close_client, kube_client
@@ -335,21 +334,8 @@ def ensure_profile(api: k8s.ApiClient, name: str, owner: str, *, timeout: float)
             raise
         create_profile(api, name, owner, timeout=timeout)
         return True
-    core = k8s.CoreV1Api(api)
-    wait_for(f"namespace {name}", lambda: _exists(lambda: core.read_namespace(name)), timeout)
-    wait_for(f"{name}/{EDITOR_SA}", lambda: _exists(
-        lambda: core.read_namespaced_service_account(EDITOR_SA, name)), timeout)
+    wait_for_profile(api, name, timeout=timeout)
     return False
-
-
-def _exists(read: Callable[[], object]) -> bool:
-    try:
-        read()
-    except ApiException as exc:
-        if exc.status == 404:
-            return False
-        raise
-    return True
 
 
 def start_port_forward(runner: Runner, tools: kind.Tools, options: Options) -> int:
