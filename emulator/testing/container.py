@@ -40,6 +40,7 @@ import pytest
 import yaml
 
 from conformance import images
+from conformance.detection import HEALTHZ as HEALTHZ_PATH
 from conformance.target import Target
 
 EXTRA = "container"
@@ -47,7 +48,6 @@ EXTRA = "container"
 EMULATOR_PORTS: dict[str, int] = {
     "direct": 8888, "gateway": 8080, "kube": 6443, "object_store": 9000, "metadata": 9090,
 }
-HEALTHZ_PATH = "/apis/v2beta1/healthz"
 # Where the image's entrypoint writes the target file; `serve` puts the kubeconfig beside it.
 TARGET_IN_CONTAINER = "/home/kfp/kfp-isolation-target.yaml"
 KUBECONFIG_IN_CONTAINER = "/home/kfp/kfp-isolation-target.kubeconfig"
