@@ -487,3 +487,22 @@ def test_without_bcrypt_up_stops_before_making_a_cluster(
     with pytest.raises(dex.DexError, match="bcrypt"):
         recipe.up(options(tmp_path), runner, which=which(), progress=lines.append)
     assert runner.commands == [] and lines == ["[1/10] tools: failed"]
+
+
+def test_certify_runs_on_the_target_file_up_wrote(tmp_path: Path,
+                                                 served: EmulatorServer) -> None:
+    """The file ``up`` writes is what ``certify --target cluster`` reads: the mode is
+    detected, the cast is provisioned beside the recipe's own tenants and signs in with the
+    passwords ``up`` gave Dex, and the scenarios pass; the recipe's profiles stay."""
+    done = run_up(tmp_path, served, RecordingRunner(served), [])
+    certified = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "certify", "--target", "cluster",
+         "--target-file", str(done.target_file), "--feature", "identity", "--feature",
+         "access-changes", "--report-dir", str(tmp_path / "report")],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert certified.returncode == 0, certified.stdout + certified.stderr
+    report = yaml.safe_load((tmp_path / "report" / "report.yaml").read_text())
+    assert report["kfp"]["mode"] == "full-outside"
+    counts = report["summary"]["counts"]
+    assert counts["pass"] >= 5 and counts["fail"] == counts["error"] == 0, counts
+    assert set(served.emulator.cluster.profiles) == {"kfp-isolation-alice", "kfp-isolation-bob"}
