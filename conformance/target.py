@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from emulator.modes import Mode
+from emulator.private_files import write_private
 
 API_VERSION = "kfp-isolation/v1"
 KIND = "Target"
@@ -124,11 +125,7 @@ class Target:
         return self.to_dict(redact=True)
 
     def dump(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            yaml.safe_dump(self.to_dict(), handle, sort_keys=False)
-        return path
+        return write_private(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     @classmethod
     def load(cls, path: Path) -> Target:

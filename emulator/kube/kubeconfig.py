@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from emulator.private_files import write_private
 
 CONTEXT = "kfp-isolation"
 
@@ -33,9 +34,5 @@ def write_kubeconfig(path: Path, server_url: str, token: str,
                      ca_pem: bytes | None = None) -> Path:
     """Write (owner-readable only: it holds a credential) and return ``path``.  ``ca_pem`` is
     the certificate that signs an https server's serving certificate."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(kubeconfig(server_url, token, ca_pem=ca_pem), sort_keys=False)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    return path
+    return write_private(path, text)

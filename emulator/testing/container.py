@@ -42,6 +42,7 @@ import yaml
 from conformance import images
 from conformance.detection import HEALTHZ as HEALTHZ_PATH
 from conformance.target import Target
+from emulator.private_files import write_private
 
 EXTRA = "container"
 # The emulator's listeners in the image, as `serve` defaults them (the image's EXPOSE).
@@ -235,15 +236,6 @@ def map_kubeconfig(config: Mapping[str, Any], host: str,
     return mapped
 
 
-def _write_private(path: Path, text: str) -> Path:
-    """Owner-only: the kubeconfig holds the admin token."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    return path
-
-
 # ---- the container ----------------------------------------------------------------------------
 
 
@@ -338,7 +330,7 @@ class KfpEmulatorContainer:
         if not isinstance(config, dict):
             raise ContainerError(f"{KUBECONFIG_IN_CONTAINER} in the container is no kubeconfig")
         mapped = map_kubeconfig(config, self.host, self.mapped_ports())
-        return _write_private(path, yaml.safe_dump(mapped, sort_keys=False))
+        return write_private(path, yaml.safe_dump(mapped, sort_keys=False))  # the admin token
 
     def target(self, kubeconfig: Path | None = None) -> Target:
         """The target file for this container (``certify --target url`` reads its dump):

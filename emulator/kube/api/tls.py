@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import shutil
 import ssl
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from emulator.private_files import write_private
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,7 @@ def serving_cert(host: str) -> ServingCert:
         if openssl is None or not _with_openssl(openssl, host, cert_file, key_file):
             cert_pem, key_pem = _with_cryptography(host)
             cert_file.write_bytes(cert_pem)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key_pem)
+            write_private(key_file, key_pem)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(cert_file), str(key_file))
         return ServingCert(cert_file.read_bytes(), context)
