@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conformance.cluster import dex, kind, recipe, versions
+from conformance.cluster import commands, dex, recipe, versions
 from conformance.cluster.runner import SubprocessRunner
 from conformance.target import TargetError
 
@@ -77,7 +77,7 @@ def _options(args: argparse.Namespace) -> recipe.Options:
 def _guarded(action: Any) -> int:
     try:
         return int(action())
-    except (recipe.ClusterError, kind.MissingTools, dex.DexError, TargetError) as exc:
+    except (recipe.ClusterError, commands.MissingTools, dex.DexError, TargetError) as exc:
         print(f"kfp-isolation cluster: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except (recipe.StepFailed, TimeoutError, OSError) as exc:

@@ -1,7 +1,7 @@
 """``cluster up|down|status``: the steps, with the binaries behind an injected :class:`Runner`.
 
 ``up`` follows the kubeflow/manifests README (``26.03``): a kind cluster with the
-ServiceAccount issuer settings (:mod:`conformance.cluster.kind`), then
+ServiceAccount issuer settings (:mod:`conformance.cluster.commands`), then
 ``kustomize build <kustomization> | kubectl apply --server-side --force-conflicts -f -``
 retried until it succeeds (custom resources fail until their CRDs are served), then the
 Deployments of the namespaces that matter Available.  The manifests come from a checkout
@@ -14,7 +14,7 @@ already, so it is a ``--kustomize`` choice on top of them, not the default.
 The manifests' ``example`` signs people in through Dex only (oauth2-proxy overlay
 ``m2m-dex-only``); the suite's outside-mode callers also present ServiceAccount tokens at the
 gateway, which the ``m2m-dex-and-kind`` overlay allows.  So a manifests source is installed
-through a small overlay written into the state directory (:func:`kind.m2m_overlay`): the
+through a small overlay written into the state directory (:func:`commands.m2m_overlay`): the
 example plus that overlay's two components, its RequestAuthentication pointed at the issuer
 the kind config sets.  ``git`` is always required: kustomize fetches remote bases with it, and
 even a local checkout has some (KFP's manifests take Argo's CRDs from github.com — found by
@@ -43,7 +43,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from conformance import cast
-from conformance.cluster import dex, kind, versions
+from conformance.cluster import commands, dex, versions
 from conformance.cluster.runner import Runner
 from conformance.detection import HEALTHZ
 from conformance.login import LoginError, login_cookies
@@ -117,7 +117,7 @@ class Options:
                 raise ClusterError(f"--manifests {self.manifests}: {path} has no "
                                    "kustomization.yaml (--kustomization names the directory "
                                    "inside the checkout, default example)")
-            components = [self.manifests.resolve() / c for c in kind.M2M_COMPONENTS]
+            components = [self.manifests.resolve() / c for c in commands.M2M_COMPONENTS]
             if not all(_has_kustomization(c) for c in components):
                 return Source(str(path.resolve()), note="no m2m components in this checkout: "
                               "the gateway will not accept ServiceAccount tokens")
@@ -131,7 +131,7 @@ class Options:
                                    "kustomization.yaml, nor a remote target (https://...)")
             return Source(str(path.resolve()))
         return Source(versions.manifests_url(self.kustomization),
-                      tuple(versions.manifests_url(c) for c in kind.M2M_COMPONENTS))
+                      tuple(versions.manifests_url(c) for c in commands.M2M_COMPONENTS))
 
     def check(self) -> Options:
         if not self.name or not all(c.isalnum() or c in "-." for c in self.name):
@@ -156,7 +156,7 @@ def _has_kustomization(path: Path) -> bool:
 @dataclass(frozen=True)
 class Source:
     """A kustomization to install (a directory or a remote target) and, for kubeflow/manifests,
-    the m2m components an overlay adds to it (:func:`kind.m2m_overlay`)."""
+    the m2m components an overlay adds to it (:func:`commands.m2m_overlay`)."""
 
     resource: str
     components: tuple[str, ...] = ()
@@ -170,7 +170,7 @@ class Source:
 
         def relative(where: str) -> str:
             return where if _remote(where) else os.path.relpath(where, directory.resolve())
-        (directory / "kustomization.yaml").write_text(kind.m2m_overlay(
+        (directory / "kustomization.yaml").write_text(commands.m2m_overlay(
             relative(self.resource), [relative(c) for c in self.components]))
         return str(directory.resolve())
 
@@ -194,23 +194,23 @@ def up(options: Options, runner: Runner, *, which: Callable[[str], str | None] =
     with steps("tools"):
         # git: kustomize fetches remote bases with it (KFP's own manifests take Argo's CRDs
         # from github.com), so a local checkout needs it too.
-        tools = kind.Tools.find(need_git=True, which=which)
+        tools = commands.Tools.find(need_git=True, which=which)
         if register_users is dex.register:
             dex.require_bcrypt()  # before a cluster is made, not twenty minutes later
 
     with steps("kind config"):
         options.state.mkdir(parents=True, exist_ok=True)
         config = options.state / "kind-config.yaml"
-        config.write_text(kind.kind_config(options.name))
+        config.write_text(commands.kind_config(options.name))
 
     with steps("cluster") as step:
         created = not _cluster_exists(runner, tools, options.name)
         if created:
-            _check(runner.run(kind.kind_create(tools, options.name, config, options.kubeconfig,
+            _check(runner.run(commands.kind_create(tools, options.name, config, options.kubeconfig,
                                                options.node_image)), "kind create cluster")
             step.note = f"created {options.name}"
         else:
-            _check(runner.run(kind.kind_export_kubeconfig(tools, options.name,
+            _check(runner.run(commands.kind_export_kubeconfig(tools, options.name,
                                                           options.kubeconfig)),
                    "kind export kubeconfig")
             step.note = f"{options.name} exists already"
@@ -222,7 +222,7 @@ def up(options: Options, runner: Runner, *, which: Callable[[str], str | None] =
             step.note += f"; {source.note}"
 
     with steps("readiness"):
-        for namespace in kind.READY_NAMESPACES:
+        for namespace in commands.READY_NAMESPACES:
             _wait_available(runner, tools, options, namespace)
 
     passwords = dex.fresh_passwords(list(cast.PEOPLE.values()))
@@ -230,7 +230,7 @@ def up(options: Options, runner: Runner, *, which: Callable[[str], str | None] =
     try:
         with steps("dex users") as step:
             register_users(api, passwords)
-            _check(runner.run(kind.kubectl(
+            _check(runner.run(commands.kubectl(
                 tools, options.kubeconfig, "rollout", "status", "-n", dex.DEX_NAMESPACE,
                 f"deployment/{dex.DEX_DEPLOYMENT}", f"--timeout={int(options.timeout)}s")),
                 "kubectl rollout status deployment/dex")
@@ -294,20 +294,21 @@ def _tail(text: str | None, lines: int = 5) -> str:
     return " | ".join((text or "").strip().splitlines()[-lines:]) or "no output"
 
 
-def _cluster_exists(runner: Runner, tools: kind.Tools, name: str) -> bool:
-    listed = runner.run(kind.kind_get_clusters(tools))
+def _cluster_exists(runner: Runner, tools: commands.Tools, name: str) -> bool:
+    listed = runner.run(commands.kind_get_clusters(tools))
     _check(listed, "kind get clusters")
-    return name in kind.clusters_listed(listed.stdout or "")
+    return name in commands.clusters_listed(listed.stdout or "")
 
 
-def _install(runner: Runner, tools: kind.Tools, options: Options, source: str) -> str:
-    built = runner.run(kind.build(tools, source))
+def _install(runner: Runner, tools: commands.Tools, options: Options, source: str) -> str:
+    built = runner.run(commands.build(tools, source))
     _check(built, f"building {source}")
     deadline = time.monotonic() + options.timeout
     attempt = 0
     while True:
         attempt += 1
-        applied = runner.run(kind.apply_server_side(tools, options.kubeconfig), input=built.stdout)
+        applied = runner.run(commands.apply_server_side(tools, options.kubeconfig),
+                             input=built.stdout)
         if applied.returncode == 0:
             return f"{source} applied (attempt {attempt})"
         if time.monotonic() + options.retry_interval > deadline:
@@ -316,9 +317,10 @@ def _install(runner: Runner, tools: kind.Tools, options: Options, source: str) -
         time.sleep(options.retry_interval)
 
 
-def _wait_available(runner: Runner, tools: kind.Tools, options: Options, namespace: str) -> None:
-    done = runner.run(kind.wait_available(tools, options.kubeconfig, namespace,
-                                          int(options.timeout)))
+def _wait_available(runner: Runner, tools: commands.Tools, options: Options,
+                    namespace: str) -> None:
+    done = runner.run(commands.wait_available(tools, options.kubeconfig, namespace,
+                                              int(options.timeout)))
     if done.returncode != 0 and "no matching resources" not in (done.stderr or ""):
         _check(done, f"waiting for the Deployments in {namespace}")
 
@@ -338,11 +340,11 @@ def ensure_profile(api: k8s.ApiClient, name: str, owner: str, *, timeout: float)
     return False
 
 
-def start_port_forward(runner: Runner, tools: kind.Tools, options: Options) -> int:
+def start_port_forward(runner: Runner, tools: commands.Tools, options: Options) -> int:
     """A fresh ``kubectl port-forward`` of the gateway (the previous one of this state, if
     any, is stopped first); its pid goes to the state directory."""
     stop_port_forward(runner, options)
-    pid = runner.start_background(kind.port_forward(tools, options.kubeconfig,
+    pid = runner.start_background(commands.port_forward(tools, options.kubeconfig,
                                                     options.gateway_port),
                                   options.state / LOG_FILE)
     (options.state / PID_FILE).write_text(f"{pid}\n")
@@ -424,9 +426,9 @@ def down(options: Options, runner: Runner, *, which: Callable[[str], str | None]
     done = []
     if stop_port_forward(runner, options):
         done.append("port-forward stopped")
-    tools = kind.Tools.find(need_engine=False, which=which)
+    tools = commands.Tools.find(need_engine=False, which=which)
     if _cluster_exists(runner, tools, options.name):
-        _check(runner.run(kind.kind_delete(tools, options.name)), "kind delete cluster")
+        _check(runner.run(commands.kind_delete(tools, options.name)), "kind delete cluster")
         done.append(f"cluster {options.name} deleted")
     target_file = _read_state(options).get("targetFile")
     if isinstance(target_file, str) and _names_cluster(Path(target_file), options.name):
@@ -466,7 +468,7 @@ class Status:
 def status(options: Options, runner: Runner, *,
            which: Callable[[str], str | None] = shutil.which, progress: Progress = print) -> Status:
     """Does the cluster exist, is the port-forward alive, does the gateway answer?"""
-    tools = kind.Tools.find(need_engine=False, which=which)
+    tools = commands.Tools.find(need_engine=False, which=which)
     exists = _cluster_exists(runner, tools, options.name)
     pid = _pid(options)
     alive = pid if pid is not None and runner.alive(pid) else None

@@ -23,7 +23,7 @@ import yaml
 from kubernetes import client as k8s
 
 from conformance import cast
-from conformance.cluster import kind, recipe
+from conformance.cluster import commands, recipe
 from conformance.login import InvalidCredentials, login_cookies
 from conformance.target import Target
 from conformance.targets import Person, connect
@@ -128,12 +128,12 @@ def make_checkout(root: Path, *, m2m: bool = True) -> Path:
         component = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n" \
                     "resources:\n- object.yaml\n"
         files.update({
-            f"{kind.M2M_COMPONENTS[0]}/kustomization.yaml": component,
-            f"{kind.M2M_COMPONENTS[0]}/object.yaml":
+            f"{commands.M2M_COMPONENTS[0]}/kustomization.yaml": component,
+            f"{commands.M2M_COMPONENTS[0]}/object.yaml":
                 "apiVersion: v1\nkind: Service\nmetadata:\n  name: cluster-jwks-proxy\n"
                 "  namespace: istio-system\n",
-            f"{kind.M2M_COMPONENTS[1]}/kustomization.yaml": component,
-            f"{kind.M2M_COMPONENTS[1]}/object.yaml":
+            f"{commands.M2M_COMPONENTS[1]}/kustomization.yaml": component,
+            f"{commands.M2M_COMPONENTS[1]}/object.yaml":
                 "apiVersion: security.istio.io/v1beta1\nkind: RequestAuthentication\n"
                 "metadata:\n  name: m2m-token-issuer\n  namespace: istio-system\n"
                 "spec:\n  jwtRules:\n  - issuer: PATCH_ME\n",
@@ -172,7 +172,7 @@ def test_up_runs_the_steps_in_order_and_writes_a_usable_target(
     assert [line.split("] ")[1].split(":")[0] for line in lines] == list(recipe.STEPS)
     # the binaries, in order: list, create, build, apply the build, wait, Dex rollout
     assert runner.verbs() == ["kind get", "kind create", "kustomize build", "kubectl apply",
-                              *["kubectl wait"] * len(kind.READY_NAMESPACES),
+                              *["kubectl wait"] * len(commands.READY_NAMESPACES),
                               "kubectl rollout"]
     build = runner.commands[2]
     overlay = tmp_path / "state" / "kfpiso-test" / "install"
@@ -181,10 +181,10 @@ def test_up_runs_the_steps_in_order_and_writes_a_usable_target(
     assert [(overlay / r).resolve() for r in written["resources"]] == \
         [(tmp_path / "manifests" / "example").resolve()]
     assert [(overlay / c).resolve() for c in written["components"]] == \
-        [(tmp_path / "manifests" / c).resolve() for c in kind.M2M_COMPONENTS]
+        [(tmp_path / "manifests" / c).resolve() for c in commands.M2M_COMPONENTS]
     assert runner.inputs[3] == runner.run(build).stdout  # the build is what is applied
     waited = [c[c.index("-n") + 1] for c in runner.commands if "wait" in c]
-    assert waited == list(kind.READY_NAMESPACES)
+    assert waited == list(commands.READY_NAMESPACES)
     config = yaml.safe_load((tmp_path / "state" / "kfpiso-test" / "kind-config.yaml").read_text())
     assert config["name"] == "kfpiso-test"
     assert runner.commands[1][runner.commands[1].index("--config") + 1].endswith("kind-config.yaml")
@@ -263,14 +263,14 @@ def test_apply_that_never_succeeds_fails_the_step_with_its_error(tmp_path: Path)
 
 def test_missing_tools_stop_up_before_anything_is_made(tmp_path: Path) -> None:
     runner, lines = RecordingRunner(), []
-    with pytest.raises(kind.MissingTools, match=r"kind .*container engine"):
+    with pytest.raises(commands.MissingTools, match=r"kind .*container engine"):
         recipe.up(options(tmp_path), runner, which=which({"kubectl"}), progress=lines.append)
     assert runner.commands == [] and not (tmp_path / "state").exists()
     assert lines == ["[1/10] tools: failed"]
 
 
 def test_git_is_needed_for_kustomizes_remote_bases(tmp_path: Path) -> None:
-    with pytest.raises(kind.MissingTools, match="git"):
+    with pytest.raises(commands.MissingTools, match="git"):
         recipe.up(options(tmp_path), RecordingRunner(),
                   which=which(ALL_TOOLS - {"git"}), progress=lambda line: None)
 
@@ -294,7 +294,7 @@ def test_sources(tmp_path: Path) -> None:
     default = options(tmp_path, manifests=None).source()
     assert default.resource.startswith("https://github.com/kubeflow/manifests//example?ref=")
     assert [c.split("//")[2].split("?")[0] for c in default.components] == \
-        list(kind.M2M_COMPONENTS)
+        list(commands.M2M_COMPONENTS)
     assert default.overlay(tmp_path / "o1") == str((tmp_path / "o1").resolve())
     written = yaml.safe_load((tmp_path / "o1" / "kustomization.yaml").read_text())
     assert written["resources"] == [default.resource]  # remote targets stay URLs
@@ -330,9 +330,9 @@ def test_the_overlay_builds_with_kustomize(tmp_path: Path) -> None:
     assert set(objects) == {("ConfigMap", "marker"), ("Service", "cluster-jwks-proxy"),
                             ("RequestAuthentication", "m2m-token-issuer")}
     rules = objects[("RequestAuthentication", "m2m-token-issuer")]["spec"]["jwtRules"]
-    assert rules == [{"issuer": "https://kubernetes.default.svc", "jwksUri": kind.JWKS_URI},
+    assert rules == [{"issuer": "https://kubernetes.default.svc", "jwksUri": commands.JWKS_URI},
                      {"issuer": "https://kubernetes.default.svc.cluster.local",
-                      "jwksUri": kind.JWKS_URI}]
+                      "jwksUri": commands.JWKS_URI}]
 
 
 def test_down_after_up_removes_everything_it_made(tmp_path: Path,

@@ -291,13 +291,13 @@ def test_the_kind_workflow_copies_no_version_by_hand() -> None:
 
 
 def test_kind_and_kubectl_are_the_pinned_releases_checksums_verified() -> None:
-    from conformance.cluster import kind
+    from conformance.cluster import commands
 
     workflow, job, step = kind_step(lambda s: "kind-linux-amd64" in str(s.get("run", "")))
     script = expand(str(step["run"]), environment(workflow, job, step))
     for tool in ("kind", "kubectl"):  # the download the recipe itself tells users about
-        url = re.search(r"https://[^\s,;()]+", kind.WHERE[tool])
-        assert url and f'"{url.group(0)}"' in script, (tool, kind.WHERE[tool])
+        url = re.search(r"https://[^\s,;()]+", commands.WHERE[tool])
+        assert url and f'"{url.group(0)}"' in script, (tool, commands.WHERE[tool])
     assert script.count("sha256sum -c") == 2
 
 

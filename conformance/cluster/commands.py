@@ -1,4 +1,5 @@
-"""The kind cluster's configuration and every command line the recipe runs, as pure functions.
+"""The kind configuration and every command line the recipe runs (kind, kustomize, kubectl), as
+pure functions.
 
 The kind configuration asks the API server to issue ServiceAccount tokens with the issuer
 ``https://kubernetes.default.svc`` signed by the cluster's own key, as the kubeflow/manifests

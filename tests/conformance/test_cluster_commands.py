@@ -1,5 +1,6 @@
-"""The kind recipe's pure parts: pinned versions, the kind configuration, the command lines,
-and the error naming every missing binary."""
+"""The kind recipe's pure parts (``conformance.cluster.commands`` and ``versions``): pinned
+versions, the kind configuration, the command lines, and the error naming every missing
+binary."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conformance.cluster import kind, versions
+from conformance.cluster import commands, versions
 
-TOOLS = kind.Tools(kind="/bin/kind", kubectl="/bin/kubectl", kustomize="/bin/kustomize")
+TOOLS = commands.Tools(kind="/bin/kind", kubectl="/bin/kubectl", kustomize="/bin/kustomize")
 
 
 def value_after(argv: list[str], flag: str) -> str:
@@ -36,7 +37,7 @@ def test_the_default_manifests_are_a_kustomize_remote_target_at_the_pinned_ref()
 
 
 def test_the_kind_config_sets_the_service_account_issuer_for_projected_tokens() -> None:
-    config = yaml.safe_load(kind.kind_config("my-cluster"))
+    config = yaml.safe_load(commands.kind_config("my-cluster"))
     assert (config["apiVersion"], config["kind"], config["name"]) == \
         ("kind.x-k8s.io/v1alpha4", "Cluster", "my-cluster")
     assert [node["role"] for node in config["nodes"]] == ["control-plane"]
@@ -53,31 +54,31 @@ def test_the_kind_config_sets_the_service_account_issuer_for_projected_tokens() 
 
 def test_kind_commands(tmp_path: Path) -> None:
     config, kubeconfig = tmp_path / "kind.yaml", tmp_path / "kubeconfig"
-    create = kind.kind_create(TOOLS, "c1", config, kubeconfig, "kindest/node:v9")
+    create = commands.kind_create(TOOLS, "c1", config, kubeconfig, "kindest/node:v9")
     assert create[:3] == ["/bin/kind", "create", "cluster"]
     assert value_after(create, "--name") == "c1"
     assert value_after(create, "--config") == str(config)
     assert value_after(create, "--image") == "kindest/node:v9"
     assert value_after(create, "--kubeconfig") == str(kubeconfig)
-    assert value_after(kind.kind_create(TOOLS, "c1", config, kubeconfig), "--image") == \
+    assert value_after(commands.kind_create(TOOLS, "c1", config, kubeconfig), "--image") == \
         versions.KIND_NODE_IMAGE
-    delete = kind.kind_delete(TOOLS, "c1")
+    delete = commands.kind_delete(TOOLS, "c1")
     assert delete[:3] == ["/bin/kind", "delete", "cluster"]
     assert value_after(delete, "--name") == "c1"
-    assert kind.kind_get_clusters(TOOLS) == ["/bin/kind", "get", "clusters"]
-    export = kind.kind_export_kubeconfig(TOOLS, "c1", kubeconfig)
+    assert commands.kind_get_clusters(TOOLS) == ["/bin/kind", "get", "clusters"]
+    export = commands.kind_export_kubeconfig(TOOLS, "c1", kubeconfig)
     assert export[1:3] == ["export", "kubeconfig"]
     assert value_after(export, "--kubeconfig") == str(kubeconfig)
 
 
 def test_kubectl_commands_name_the_kubeconfig(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
-    commands = [kind.apply_server_side(TOOLS, kubeconfig),
-                kind.wait_available(TOOLS, kubeconfig, "kubeflow", 90),
-                kind.port_forward(TOOLS, kubeconfig, 8081)]
-    for argv in commands:
+    argvs = [commands.apply_server_side(TOOLS, kubeconfig),
+                commands.wait_available(TOOLS, kubeconfig, "kubeflow", 90),
+                commands.port_forward(TOOLS, kubeconfig, 8081)]
+    for argv in argvs:
         assert argv[0] == "/bin/kubectl" and value_after(argv, "--kubeconfig") == str(kubeconfig)
-    apply, wait, forward = commands
+    apply, wait, forward = argvs
     assert {"apply", "--server-side", "--force-conflicts"} <= set(apply)
     assert value_after(apply, "-f") == "-"
     assert {"wait", "--for=condition=Available", "deployment", "--all",
@@ -89,14 +90,14 @@ def test_kubectl_commands_name_the_kubeconfig(tmp_path: Path) -> None:
 
 
 def test_build_uses_kustomize_or_kubectls_embedded_one() -> None:
-    assert kind.build(TOOLS, "/m/example") == ["/bin/kustomize", "build", "/m/example"]
-    without = kind.Tools(kind="/bin/kind", kubectl="/bin/kubectl")
-    assert kind.build(without, "/m/example") == ["/bin/kubectl", "kustomize", "/m/example"]
+    assert commands.build(TOOLS, "/m/example") == ["/bin/kustomize", "build", "/m/example"]
+    without = commands.Tools(kind="/bin/kind", kubectl="/bin/kubectl")
+    assert commands.build(without, "/m/example") == ["/bin/kubectl", "kustomize", "/m/example"]
 
 
 def test_kind_get_clusters_output() -> None:
-    assert kind.clusters_listed("kfp-isolation\nother\n") == ["kfp-isolation", "other"]
-    assert kind.clusters_listed("No kind clusters found.\n") == []
+    assert commands.clusters_listed("kfp-isolation\nother\n") == ["kfp-isolation", "other"]
+    assert commands.clusters_listed("No kind clusters found.\n") == []
 
 
 def fake_which(present: set[str]) -> Callable[[str], str | None]:
@@ -104,8 +105,8 @@ def fake_which(present: set[str]) -> Callable[[str], str | None]:
 
 
 def test_every_missing_binary_is_named_with_where_to_get_it() -> None:
-    with pytest.raises(kind.MissingTools) as raised:
-        kind.Tools.find(need_git=True, which=fake_which(set()))
+    with pytest.raises(commands.MissingTools) as raised:
+        commands.Tools.find(need_git=True, which=fake_which(set()))
     message = str(raised.value)
     for name in ("kind (", "kubectl (", "git (", "docker", "podman"):
         assert name in message, message
@@ -114,17 +115,17 @@ def test_every_missing_binary_is_named_with_where_to_get_it() -> None:
 
 
 def test_only_the_missing_ones_are_named() -> None:
-    with pytest.raises(kind.MissingTools) as raised:
-        kind.Tools.find(which=fake_which({"kind", "podman"}))
+    with pytest.raises(commands.MissingTools) as raised:
+        commands.Tools.find(which=fake_which({"kind", "podman"}))
     message = str(raised.value)
     assert "kubectl (" in message
     assert "kind (" not in message and "container engine" not in message and "git" not in message
 
 
 def test_found_tools_and_optional_ones() -> None:
-    tools = kind.Tools.find(which=fake_which({"kind", "kubectl", "docker"}))
+    tools = commands.Tools.find(which=fake_which({"kind", "kubectl", "docker"}))
     assert (tools.kind, tools.kubectl, tools.kustomize) == ("/usr/bin/kind", "/usr/bin/kubectl", "")
-    assert kind.Tools.find(need_engine=False, which=fake_which({"kind", "kubectl"})).kind
+    assert commands.Tools.find(need_engine=False, which=fake_which({"kind", "kubectl"})).kind
 
 
 def test_the_real_path_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,8 +133,8 @@ def test_the_real_path_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     fake_kubectl.write_text("#!/bin/sh\n")
     fake_kubectl.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(kind.MissingTools) as raised:
-        kind.Tools.find()
+    with pytest.raises(commands.MissingTools) as raised:
+        commands.Tools.find()
     message = str(raised.value)
     assert "kind (" in message and "container engine" in message
     assert "kubectl (" not in message
