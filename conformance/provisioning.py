@@ -82,13 +82,23 @@ class Provisioned:
 
 
 def wait_for(what: str, probe: Callable[[], bool], timeout: float = 60.0,
-             interval: float = 0.5) -> None:
-    """Poll ``probe`` until true: a real profile controller reconciles asynchronously."""
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
+             interval: float = 0.5, *, sleep: Callable[[float], None] = time.sleep,
+             clock: Callable[[], float] = time.monotonic) -> int:
+    """Poll ``probe`` until true and return how many calls it took: a real profile
+    controller reconciles asynchronously.  The one poll loop of the suite and of the cluster
+    recipe (which also polls ``kubectl apply`` and the gateway sign-in with it); a probe may
+    raise to stop at once.  The last call is made at the deadline, never after sleeping past
+    it; ``sleep`` and ``clock`` are injectable so tests need not wait."""
+    deadline = clock() + timeout
+    calls = 0
+    while True:
+        calls += 1
+        if probe():
+            return calls
+        remaining = deadline - clock()
+        if remaining <= 0:
             raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
+        sleep(min(interval, remaining))
 
 
 def _exists(read: Callable[[], object]) -> bool:

@@ -3,8 +3,10 @@
 ``up`` follows the kubeflow/manifests README (``26.03``): a kind cluster with the
 ServiceAccount issuer settings (:mod:`conformance.cluster.commands`), then
 ``kustomize build <kustomization> | kubectl apply --server-side --force-conflicts -f -``
-retried until it succeeds (custom resources fail until their CRDs are served), then the
-Deployments of the namespaces that matter Available.  The manifests come from a checkout
+retried until it succeeds (custom resources fail until their CRDs are served), then what the
+suite needs Available, found by the labels upstream gives it (:data:`commands.READY`: KFP by
+``application-crd-id=kubeflow-pipelines``, the profile controller and KFAM, Istio, Dex,
+oauth2-proxy, cert-manager; not Katib, KServe or Knative).  The manifests come from a checkout
 (``--manifests DIR`` with ``--kustomization``, default ``example``), any kustomization
 (``--kustomize DIR|URL``, built as it is) or, by default, kubeflow/manifests at the pinned ref
 as a kustomize remote target.  KFP's own ``platform-agnostic-multi-user`` environment is not
@@ -32,7 +34,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,7 @@ from conformance.provisioning import (
     PROFILE_PLURAL,
     PROFILE_VERSION,
     create_profile,
+    wait_for,
     wait_for_profile,
 )
 from conformance.target import LoginUser, Target
@@ -221,9 +223,11 @@ def up(options: Options, runner: Runner, *, which: Callable[[str], str | None] =
         if source.note:
             step.note += f"; {source.note}"
 
-    with steps("readiness"):
-        for namespace in commands.READY_NAMESPACES:
-            _wait_available(runner, tools, options, namespace)
+    with steps("readiness") as step:
+        waits = readiness(source)
+        for ready in waits:
+            _wait_ready(runner, tools, options, ready)
+        step.note = ", ".join(dict.fromkeys(ready.what for ready in waits))
 
     passwords = dex.fresh_passwords(list(cast.PEOPLE.values()))
     api = kube_client(str(options.kubeconfig))
@@ -303,26 +307,36 @@ def _cluster_exists(runner: Runner, tools: commands.Tools, name: str) -> bool:
 def _install(runner: Runner, tools: commands.Tools, options: Options, source: str) -> str:
     built = runner.run(commands.build(tools, source))
     _check(built, f"building {source}")
-    deadline = time.monotonic() + options.timeout
-    attempt = 0
-    while True:
-        attempt += 1
-        applied = runner.run(commands.apply_server_side(tools, options.kubeconfig),
-                             input=built.stdout)
-        if applied.returncode == 0:
-            return f"{source} applied (attempt {attempt})"
-        if time.monotonic() + options.retry_interval > deadline:
-            raise StepFailed(f"kubectl apply still failing after {attempt} attempts: "
-                             f"{_tail(applied.stderr)}")
-        time.sleep(options.retry_interval)
+    attempts: list[subprocess.CompletedProcess[str]] = []
+
+    def applied() -> bool:
+        attempts.append(runner.run(commands.apply_server_side(tools, options.kubeconfig),
+                                   input=built.stdout))
+        return attempts[-1].returncode == 0
+    try:
+        wait_for("kubectl apply", applied, options.timeout, options.retry_interval)
+    except TimeoutError:
+        raise StepFailed(f"kubectl apply still failing after {len(attempts)} attempts: "
+                         f"{_tail(attempts[-1].stderr)}") from None
+    return f"{source} applied (attempt {len(attempts)})"
 
 
-def _wait_available(runner: Runner, tools: commands.Tools, options: Options,
-                    namespace: str) -> None:
-    done = runner.run(commands.wait_available(tools, options.kubeconfig, namespace,
-                                              int(options.timeout)))
-    if done.returncode != 0 and "no matching resources" not in (done.stderr or ""):
-        _check(done, f"waiting for the Deployments in {namespace}")
+def readiness(source: Source) -> tuple[commands.Ready, ...]:
+    """What must be up before the suite can run: :data:`commands.READY`, and the JWKS proxy
+    when the recipe's overlay adds it."""
+    return commands.READY + ((commands.READY_M2M,) if source.components else ())
+
+
+def _wait_ready(runner: Runner, tools: commands.Tools, options: Options,
+                ready: commands.Ready) -> None:
+    """One ``kubectl wait``; any failure fails the step, nothing selected included (the
+    kustomization did not install what the suite needs, or labels it otherwise)."""
+    done = runner.run(commands.wait_ready(tools, options.kubeconfig, ready,
+                                          int(options.timeout)))
+    what = f"{ready.what} ({ready.resource} -l {ready.selector} -n {ready.namespace})"
+    if done.returncode != 0 and "no matching resources" in (done.stderr or ""):
+        raise StepFailed(f"nothing installed matches {what}: is it in the kustomization?")
+    _check(done, f"waiting for {what}")
 
 
 def ensure_profile(api: k8s.ApiClient, name: str, owner: str, *, timeout: float) -> bool:
@@ -387,20 +401,25 @@ def wait_for_sign_in(kfp_host: str, email: str, password: str, timeout: float,
     """Sign in through the gateway (Dex restarts, the port-forward connects) and ask KFP's
     healthz with the session: the deployment is ready when it says ``multi_user``.
     ``forwarding`` raises when the way to the gateway is gone for good."""
-    deadline = time.monotonic() + timeout
-    last = "no answer yet"
-    while time.monotonic() < deadline:
+    last = ["no answer yet"]
+
+    def signed_in() -> bool:
         forwarding()
         try:
             cookies = login_cookies(kfp_host, email, password, timeout=15)
             answer = requests.get(kfp_host + HEALTHZ, headers={"Cookie": cookies}, timeout=15)
             if answer.status_code == 200 and answer.json().get("multi_user") is True:
-                return f"{email} signed in, healthz multi_user=true"
-            last = f"healthz answered HTTP {answer.status_code}: {answer.text[:120]!r}"
+                return True
+            last[0] = f"healthz answered HTTP {answer.status_code}: {answer.text[:120]!r}"
         except (requests.RequestException, LoginError, ValueError) as exc:
-            last = f"{type(exc).__name__}: {str(exc)[:200]}"
-        time.sleep(interval)
-    raise StepFailed(f"no sign-in as {email} at {kfp_host} within {timeout:.0f} s ({last})")
+            last[0] = f"{type(exc).__name__}: {str(exc)[:200]}"
+        return False
+    try:
+        wait_for(f"a sign-in as {email}", signed_in, timeout, interval)
+    except TimeoutError:
+        raise StepFailed(f"no sign-in as {email} at {kfp_host} within {timeout:.0f} s "
+                         f"({last[0]})") from None
+    return f"{email} signed in, healthz multi_user=true"
 
 
 def _write_state(options: Options, target_file: Path | None = None) -> None:

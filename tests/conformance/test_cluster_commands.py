@@ -73,17 +73,22 @@ def test_kind_commands(tmp_path: Path) -> None:
 
 def test_kubectl_commands_name_the_kubeconfig(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
+    deployments = commands.Ready("KFP", "kubeflow", "a=b,c in (d,e)")
+    pods = commands.Ready("KFP", "kubeflow", "a=b", resource="pods")
     argvs = [commands.apply_server_side(TOOLS, kubeconfig),
-                commands.wait_available(TOOLS, kubeconfig, "kubeflow", 90),
-                commands.port_forward(TOOLS, kubeconfig, 8081)]
+             commands.wait_ready(TOOLS, kubeconfig, deployments, 90),
+             commands.wait_ready(TOOLS, kubeconfig, pods, 90),
+             commands.port_forward(TOOLS, kubeconfig, 8081)]
     for argv in argvs:
         assert argv[0] == "/bin/kubectl" and value_after(argv, "--kubeconfig") == str(kubeconfig)
-    apply, wait, forward = argvs
+    apply, wait, wait_pods, forward = argvs
     assert {"apply", "--server-side", "--force-conflicts"} <= set(apply)
     assert value_after(apply, "-f") == "-"
-    assert {"wait", "--for=condition=Available", "deployment", "--all",
-            "--timeout=90s"} <= set(wait)
-    assert value_after(wait, "-n") == "kubeflow"
+    assert {"wait", "--for=condition=Available", "deployment", "--timeout=90s"} <= set(wait)
+    assert (value_after(wait, "-n"), value_after(wait, "-l")) == ("kubeflow", "a=b,c in (d,e)")
+    assert "--all" not in wait
+    assert {"wait", "--for=condition=Ready", "pods"} <= set(wait_pods)
+    assert "--field-selector=status.phase!=Succeeded" in wait_pods  # completed pods never Ready
     assert "port-forward" in forward and value_after(forward, "-n") == "istio-system"
     assert "svc/istio-ingressgateway" in forward and "8081:80" in forward
     assert value_after(forward, "--address") == "127.0.0.1"

@@ -11,6 +11,7 @@ step is replaced by one that gives the emulator's gateway the same users and pas
 
 from __future__ import annotations
 
+import re
 import shutil
 import stat
 import subprocess
@@ -25,6 +26,7 @@ from kubernetes import client as k8s
 from conformance import cast
 from conformance.cluster import commands, recipe
 from conformance.login import InvalidCredentials, login_cookies
+from conformance.provisioning import wait_for
 from conformance.target import Target
 from conformance.targets import Person, connect
 from emulator.core import Emulator
@@ -40,11 +42,60 @@ def which(present: set[str] = ALL_TOOLS) -> Callable[[str], str | None]:
     return lambda name: f"/usr/bin/{name}" if name in present else None
 
 
-class RecordingRunner:
-    """Records every command; plays kind with an emulator standing in for the cluster."""
+# The workloads of the fake cluster ``kubectl wait`` looks at: (namespace, kind, name) and
+# labels, written here after kubeflow/manifests 26.03 (see conformance.cluster.commands.READY
+# for where each label comes from), with components the suite does not need among them.
+INVENTORY: dict[tuple[str, str, str], dict[str, str]] = {
+    ("cert-manager", "deployment", "cert-manager-webhook"):
+        {"app": "webhook", "app.kubernetes.io/instance": "cert-manager"},
+    ("istio-system", "deployment", "istiod"): {"app": "istiod", "istio": "pilot"},
+    ("istio-system", "deployment", "istio-ingressgateway"): {"app": "istio-ingressgateway"},
+    ("istio-system", "deployment", "cluster-local-gateway"): {"app": "cluster-local-gateway"},
+    ("istio-system", "deployment", "cluster-jwks-proxy"):
+        {"app.kubernetes.io/name": "cluster-jwks-proxy"},
+    ("auth", "deployment", "dex"): {"app": "dex"},
+    ("oauth2-proxy", "deployment", "oauth2-proxy"): {"app": "oauth2-proxy"},
+    ("kubeflow", "deployment", "profiles-deployment"): {"kustomize.component": "profiles"},
+    ("kubeflow", "deployment", "ml-pipeline"):
+        {"app": "ml-pipeline", "application-crd-id": "kubeflow-pipelines"},
+    ("kubeflow", "pods", "ml-pipeline-5d9c7"):
+        {"app": "ml-pipeline", "application-crd-id": "kubeflow-pipelines"},
+    ("kubeflow", "pods", "metacontroller-0"):
+        {"app": "metacontroller", "application-crd-id": "kubeflow-pipelines"},
+    ("kubeflow", "deployment", "centraldashboard"): {"app": "centraldashboard"},
+    ("kubeflow", "deployment", "katib-controller"): {"katib.kubeflow.org/component": "controller"},
+    ("kubeflow", "deployment", "kserve-controller-manager"): {"app": "kserve"},
+    ("knative-serving", "deployment", "activator"): {"app.kubernetes.io/name": "knative-serving"},
+}
+NOT_NEEDED = {"cluster-local-gateway", "centraldashboard", "katib-controller",
+              "kserve-controller-manager", "activator"}
 
-    def __init__(self, server: EmulatorServer | None = None, apply_failures: int = 0) -> None:
+
+def selects(selector: str, labels: Mapping[str, str]) -> bool:
+    """A label selector as kubectl reads it: ``k=v`` and ``k in (a,b)`` terms, all must hold."""
+    for term in re.split(r",(?![^(]*\))", selector):
+        found = re.fullmatch(r"\s*([\w./-]+)\s+in\s+\(([^)]*)\)\s*", term)
+        if found:
+            ok = labels.get(found[1]) in [v.strip() for v in found[2].split(",")]
+        else:
+            key, _, value = term.partition("=")
+            ok = labels.get(key.strip()) == value.strip()
+        if not ok:
+            return False
+    return True
+
+
+class RecordingRunner:
+    """Records every command; plays kind with an emulator standing in for the cluster, and
+    ``kubectl wait`` over :data:`INVENTORY` (the ``unready`` names never get there)."""
+
+    def __init__(self, server: EmulatorServer | None = None, apply_failures: int = 0,
+                 unready: set[str] | None = None,
+                 inventory: dict[tuple[str, str, str], dict[str, str]] | None = None) -> None:
         self.server = server
+        self.unready = unready or set()
+        self.inventory = INVENTORY if inventory is None else inventory
+        self.waited: list[str] = []  # the names each wait selected
         self.clusters: set[str] = set()
         self.commands: list[list[str]] = []
         self.inputs: list[str | None] = []
@@ -72,7 +123,23 @@ class RecordingRunner:
         elif "apply" in args and self.apply_failures > 0:
             self.apply_failures -= 1
             code, err = 1, 'no matches for kind "Profile" in version "kubeflow.org/v1"'
+        elif tool == "kubectl" and "wait" in args:
+            code, err = self.wait(args)
         return subprocess.CompletedProcess(argv, code, out, err)
+
+    def wait(self, args: list[str]) -> tuple[int, str]:
+        namespace = args[args.index("-n") + 1]
+        resource = "pods" if "pods" in args else "deployment"
+        chosen = [name for (ns, kind_, name), labels in self.inventory.items()
+                  if ns == namespace and kind_ == resource and
+                  ("--all" in args or selects(args[args.index("-l") + 1], labels))]
+        self.waited.extend(chosen)
+        if not chosen:
+            return 1, "error: no matching resources found"
+        stuck = [name for name in chosen if name in self.unready]
+        if stuck:
+            return 1, f"error: timed out waiting for the condition on {resource}s/{stuck[0]}"
+        return 0, ""
 
     def start_background(self, argv: list[str], log_path: Path) -> int:
         assert log_path.parent.is_dir()
@@ -171,9 +238,10 @@ def test_up_runs_the_steps_in_order_and_writes_a_usable_target(
     assert [line.split("]")[0] for line in lines] == [f"[{i}/10" for i in range(1, 11)]
     assert [line.split("] ")[1].split(":")[0] for line in lines] == list(recipe.STEPS)
     # the binaries, in order: list, create, build, apply the build, wait, Dex rollout
-    assert runner.verbs() == ["kind get", "kind create", "kustomize build", "kubectl apply",
-                              *["kubectl wait"] * len(commands.READY_NAMESPACES),
-                              "kubectl rollout"]
+    waits = runner.verbs().count("kubectl wait")
+    assert waits >= 5 and runner.verbs() == [
+        "kind get", "kind create", "kustomize build", "kubectl apply", *["kubectl wait"] * waits,
+        "kubectl rollout"]
     build = runner.commands[2]
     overlay = tmp_path / "state" / "kfpiso-test" / "install"
     assert build[-1] == str(overlay.resolve())  # the manifests' example plus the m2m parts
@@ -183,8 +251,9 @@ def test_up_runs_the_steps_in_order_and_writes_a_usable_target(
     assert [(overlay / c).resolve() for c in written["components"]] == \
         [(tmp_path / "manifests" / c).resolve() for c in commands.M2M_COMPONENTS]
     assert runner.inputs[3] == runner.run(build).stdout  # the build is what is applied
-    waited = [c[c.index("-n") + 1] for c in runner.commands if "wait" in c]
-    assert waited == list(commands.READY_NAMESPACES)
+    # readiness: what the suite needs, each by a selector, nothing else
+    assert set(runner.waited) == {name for (_, _, name) in INVENTORY} - NOT_NEEDED
+    assert all("-l" in c and "--all" not in c for c in runner.commands if "wait" in c)
     config = yaml.safe_load((tmp_path / "state" / "kfpiso-test" / "kind-config.yaml").read_text())
     assert config["name"] == "kfpiso-test"
     assert runner.commands[1][runner.commands[1].index("--config") + 1].endswith("kind-config.yaml")
@@ -261,6 +330,66 @@ def test_apply_that_never_succeeds_fails_the_step_with_its_error(tmp_path: Path)
     assert not (tmp_path / "kfp-isolation-cluster.yaml").exists()
 
 
+def test_components_the_suite_does_not_need_do_not_hold_up_readiness(
+        tmp_path: Path, served: EmulatorServer) -> None:
+    runner, lines = RecordingRunner(served, unready=NOT_NEEDED), []
+    assert run_up(tmp_path, served, runner, lines).target_file.exists()
+    assert "Kubeflow Pipelines" in lines[4] and "failed" not in lines[4]
+
+
+@pytest.mark.parametrize("stuck", ["ml-pipeline", "metacontroller-0", "profiles-deployment",
+                                   "dex", "oauth2-proxy", "istio-ingressgateway",
+                                   "cert-manager-webhook", "cluster-jwks-proxy"])
+def test_readiness_that_fails_fails_the_step_with_kubectls_error(tmp_path: Path,
+                                                                  stuck: str) -> None:
+    runner, lines = RecordingRunner(unready={stuck}), []
+    with pytest.raises(recipe.StepFailed) as raised:
+        recipe.up(options(tmp_path), runner, which=which(), progress=lines.append)
+    assert "timed out waiting for the condition on " in str(raised.value)
+    assert str(raised.value).endswith(f"/{stuck}")
+    assert lines[-1] == "[5/10] readiness: failed"
+    assert "kubectl rollout" not in runner.verbs()  # no Dex users, no profiles, no target
+    assert not (tmp_path / "kfp-isolation-cluster.yaml").exists()
+
+
+def test_kfp_not_installed_at_all_fails_readiness_naming_the_selector(tmp_path: Path) -> None:
+    without_kfp = {key: labels for key, labels in INVENTORY.items()
+                   if labels.get("application-crd-id") != "kubeflow-pipelines"}
+    lines: list[str] = []
+    with pytest.raises(recipe.StepFailed,
+                       match=r"nothing installed matches Kubeflow Pipelines .*"
+                             r"application-crd-id=kubeflow-pipelines -n kubeflow"):
+        recipe.up(options(tmp_path), RecordingRunner(inventory=without_kfp), which=which(),
+                  progress=lines.append)
+    assert lines[-1] == "[5/10] readiness: failed"
+
+
+def test_the_poll_helper_the_recipe_waits_with() -> None:
+    """provisioning.wait_for: polls until true, counts the calls, never sleeps past the
+    deadline (the last call is at it), and a probe that raises stops it at once."""
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    answers = iter([False, False, True])
+    assert wait_for("x", lambda: next(answers), 10, 3, sleep=sleep, clock=lambda: now[0]) == 3
+    assert slept == [3, 3]
+
+    calls, slept[:], now[0] = [], [], 0.0
+    with pytest.raises(TimeoutError, match="waiting for never"):
+        wait_for("never", lambda: calls.append(now[0]) is not None, 7, 3, sleep=sleep,
+                 clock=lambda: now[0])
+    assert slept == [3, 3, 1] and calls == [0, 3, 6, 7]
+
+    def gone() -> bool:
+        raise recipe.StepFailed("port-forward exited")
+    with pytest.raises(recipe.StepFailed, match="port-forward exited"):
+        wait_for("y", gone, 10, 1, sleep=sleep, clock=lambda: now[0])
+
+
 def test_missing_tools_stop_up_before_anything_is_made(tmp_path: Path) -> None:
     runner, lines = RecordingRunner(), []
     with pytest.raises(commands.MissingTools, match=r"kind .*container engine"):
@@ -316,6 +445,7 @@ def test_a_checkout_without_the_m2m_components_is_installed_as_it_is(
     run_up(tmp_path, served, runner, lines, manifests=bare)
     assert runner.commands[2][-1] == str((bare / "example").resolve())
     assert "will not accept ServiceAccount tokens" in lines[3]
+    assert "cluster-jwks-proxy" not in runner.waited  # only the m2m overlay installs it
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs kubectl's kustomize")
