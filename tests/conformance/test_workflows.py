@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import configparser
-import contextlib
 import os
 import re
 import shlex
@@ -21,6 +20,7 @@ import pytest
 import yaml
 
 from conformance.cli import build_parser
+from conformance.cluster import versions
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW_DIR = ROOT / ".github" / "workflows"
@@ -32,11 +32,6 @@ TAG_PIN = re.compile(r"^[\w.-]+/[\w./-]+@v\d+\.\d+\.\d+$")
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?:\s+#\s*(?P<comment>.*))?$")
 EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
 SHELL_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
-
-
-def versions() -> Any:
-    return pytest.importorskip("conformance.cluster.versions",
-                               reason="conformance/cluster/versions.py is not there yet")
 
 
 def load(path: Path) -> dict[Any, Any]:
@@ -60,8 +55,7 @@ def steps(workflow: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], dict[
 
 
 def pinned_values() -> dict[str, str]:
-    module = versions()
-    values = {name: str(getattr(module, name)) for name in PINNED_NAMES}
+    values = {name: str(getattr(versions, name)) for name in PINNED_NAMES}
     values["KFP_ISOLATION_VERSION"] = metadata.version("kfp-isolation")
     return values
 
@@ -73,8 +67,7 @@ def environment(workflow: dict[str, Any], job: dict[str, Any],
     env = {"RUNNER_TEMP": "/runner/temp", "GITHUB_SHA": "0" * 40,
            "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "owner/repo",
            "GITHUB_ENV": "/runner/env", "GITHUB_PATH": "/runner/path"}
-    with contextlib.suppress(pytest.skip.Exception):  # no versions module yet
-        env.update(pinned_values())
+    env.update(pinned_values())
     for scope in (workflow, job, step):
         for key, value in (scope.get("env") or {}).items():
             env[str(key)] = expand_expressions(str(value), env)
@@ -282,22 +275,20 @@ def test_the_versions_step_exports_exactly_the_pinned_versions(tmp_path: Path) -
 
 def test_the_kind_workflow_copies_no_version_by_hand() -> None:
     text = (WORKFLOW_DIR / "kind.yml").read_text()
-    module = versions()
     for name in (*PINNED_NAMES, "KUSTOMIZE_VERSION"):
-        value = str(getattr(module, name, "") or "")
-        if value:
-            assert value not in text, f"{name} ({value}) is written into kind.yml"
+        value = str(getattr(versions, name))
+        assert value not in text, f"{name} ({value}) is written into kind.yml"
     assert "${{ env.KUBEFLOW_MANIFESTS_REF }}" in text
 
 
 def test_kind_and_kubectl_are_the_pinned_releases_checksums_verified() -> None:
-    from conformance.cluster import commands
+    from conformance.cluster import commands as recipe_commands
 
     workflow, job, step = kind_step(lambda s: "kind-linux-amd64" in str(s.get("run", "")))
     script = expand(str(step["run"]), environment(workflow, job, step))
     for tool in ("kind", "kubectl"):  # the download the recipe itself tells users about
-        url = re.search(r"https://[^\s,;()]+", commands.WHERE[tool])
-        assert url and f'"{url.group(0)}"' in script, (tool, commands.WHERE[tool])
+        url = re.search(r"https://[^\s,;()]+", recipe_commands.WHERE[tool])
+        assert url and f'"{url.group(0)}"' in script, (tool, recipe_commands.WHERE[tool])
     assert script.count("sha256sum -c") == 2
 
 
@@ -311,7 +302,6 @@ def _cluster_parser() -> argparse.ArgumentParser:
 
 
 def test_cluster_up_uses_the_pinned_manifests_and_node_image() -> None:
-    versions()
     _, _, checkout = kind_step(lambda s: (s.get("with") or {}).get("repository")
                                == "kubeflow/manifests")
     assert str(checkout["uses"]).startswith("actions/checkout@")
