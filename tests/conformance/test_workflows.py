@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import fnmatch
 import os
 import re
 import shlex
@@ -25,8 +26,8 @@ from conformance.cluster import versions
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW_DIR = ROOT / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.yml"))
-PINNED_NAMES = ("KIND_VERSION", "KIND_NODE_IMAGE", "KUBECTL_VERSION", "KUBEFLOW_MANIFESTS_REF",
-                "KFP_VERSION")
+PINNED_NAMES = ("KIND_VERSION", "KIND_NODE_IMAGE", "KUBECTL_VERSION", "KUSTOMIZE_VERSION",
+                "KUBEFLOW_MANIFESTS_REF", "KFP_VERSION")
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 TAG_PIN = re.compile(r"^[\w.-]+/[\w./-]+@v\d+\.\d+\.\d+$")
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?:\s+#\s*(?P<comment>.*))?$")
@@ -275,13 +276,13 @@ def test_the_versions_step_exports_exactly_the_pinned_versions(tmp_path: Path) -
 
 def test_the_kind_workflow_copies_no_version_by_hand() -> None:
     text = (WORKFLOW_DIR / "kind.yml").read_text()
-    for name in (*PINNED_NAMES, "KUSTOMIZE_VERSION"):
+    for name in PINNED_NAMES:
         value = str(getattr(versions, name))
         assert value not in text, f"{name} ({value}) is written into kind.yml"
     assert "${{ env.KUBEFLOW_MANIFESTS_REF }}" in text
 
 
-def test_kind_and_kubectl_are_the_pinned_releases_checksums_verified() -> None:
+def test_kind_kubectl_and_kustomize_are_the_pinned_releases_checksums_verified() -> None:
     from conformance.cluster import commands as recipe_commands
 
     workflow, job, step = kind_step(lambda s: "kind-linux-amd64" in str(s.get("run", "")))
@@ -289,7 +290,54 @@ def test_kind_and_kubectl_are_the_pinned_releases_checksums_verified() -> None:
     for tool in ("kind", "kubectl"):  # the download the recipe itself tells users about
         url = re.search(r"https://[^\s,;()]+", recipe_commands.WHERE[tool])
         assert url and f'"{url.group(0)}"' in script, (tool, recipe_commands.WHERE[tool])
-    assert script.count("sha256sum -c") == 2
+    assert script.count("sha256sum -c") == 3
+    # kustomize: the pinned release's archive, its line of the release's checksums.txt
+    release = ("https://github.com/kubernetes-sigs/kustomize/releases/download/kustomize%2F"
+               + versions.KUSTOMIZE_VERSION)
+    archive = f"kustomize_{versions.KUSTOMIZE_VERSION}_linux_amd64.tar.gz"
+    assert f'release="{release}"' in script and f'archive="{archive}"' in script
+    assert '"${release}/checksums.txt"' in script and "sha256sum -c kustomize.sha256" in script
+    # ... into the folder put on PATH, where the recipe's Tools.find looks for it first
+    lines = logical_lines(script)
+    assert any(line.startswith("tar -xzf") and line.endswith(" kustomize") for line in lines)
+    assert 'echo "/runner/temp/bin" >> "/runner/path"' in lines
+
+
+def test_disk_is_freed_and_swap_turned_off_before_anything_is_installed() -> None:
+    workflow, job, step = kind_step(lambda s: "swapoff -a" in str(s.get("run", "")))
+    order = [s for _, _, s in steps(workflow)]
+    first_action = next(i for i, s in enumerate(order) if "uses" in s)
+    up = next(i for i, s in enumerate(order) if "cluster up" in str(s.get("run", "")))
+    assert order.index(step) < first_action < up  # nothing of ours is there to prune yet
+    script = expand(str(step["run"]), environment(workflow, job, step))
+    removed = {word for line in logical_lines(script) for word in line.split()
+               if word.startswith("/") and word != "/"}
+    assert {"/usr/share/dotnet", "/usr/local/lib/android", "/opt/ghc"} <= removed
+    python_cache = "/opt/hostedtoolcache/Python/3.11.9/x64"  # where setup-python installs
+    assert not any(fnmatch.fnmatch(python_cache, word) or
+                   python_cache.startswith(word.rstrip("/*") + "/") for word in removed
+                   if word.startswith("/opt")), removed
+    assert "docker system prune" in script
+
+
+def test_the_suite_image_context_leaves_out_what_the_kind_job_writes_into_the_workspace(
+        ) -> None:
+    """The image is built from ``.``: the manifests checkout, the target file (passwords) and
+    the recipe's state (kubeconfig) must not be sent to the builder."""
+    _, _, build = kind_step(lambda s: "docker build" in str(s.get("run", "")))
+    assert any(line.startswith("docker build") and line.endswith(" .")
+               for line in logical_lines(str(build["run"])))
+    _, _, checkout = kind_step(lambda s: (s.get("with") or {}).get("repository")
+                               == "kubeflow/manifests")
+    patterns = [line.strip().rstrip("/") for line in
+                (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    ups = [w for name, _, w in commands("kfp-isolation")
+           if name == "kind.yml" and w[1:3] == ["cluster", "up"]]
+    args = _cluster_parser().parse_args(ups[0][1:])
+    for written in (checkout["with"]["path"], str(args.write_target), str(args.state_dir)):
+        assert any(fnmatch.fnmatch(written.rstrip("/"), pattern) for pattern in patterns), \
+            f"{written} is not in .dockerignore"
 
 
 def _cluster_parser() -> argparse.ArgumentParser:
