@@ -10,7 +10,9 @@ Where they come from (read in the mirrored upstream repositories, not guessed):
   ``kindest/node:v1.34.0@sha256:7416a6…``).  kind v0.30.0's default node image
   (``pkg/apis/config/defaults/image.go`` at ``v0.30.0`` in kubernetes-sigs/kind) is the same
   digest, so the pair is also kind's own.
-* ``KUSTOMIZE_VERSION``: the same script's kustomize (v5.8.1).
+* ``KUSTOMIZE_VERSION``: the same script's kustomize (v5.8.1).  The kind workflow installs
+  it; the recipe builds with a ``kustomize`` on PATH and falls back to ``kubectl
+  kustomize`` (kubectl's embedded kustomize, which may be another release).
 * ``KUBECTL_VERSION``: the node's Kubernetes minor (kubectl supports one minor of skew either
   way); the manifests' script installs the then-latest stable kubectl instead of pinning one.
 * ``KFP_VERSION``: the Pipelines release those manifests ship (README table, ``26.03``).
