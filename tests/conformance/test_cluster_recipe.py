@@ -540,6 +540,17 @@ def test_a_port_forward_that_ends_fails_the_sign_in_at_once_with_its_log(
     assert lines[-1] == "[9/10] gateway sign-in: failed"
 
 
+def test_a_sign_in_that_never_works_fails_with_the_last_answer(served: EmulatorServer) -> None:
+    with served.emulator.kfp.state.lock:
+        served.emulator.login_users.update({"alice@example.com": "right"})
+    host = served.gateway_url + "/pipeline"
+    with pytest.raises(recipe.StepFailed, match=r"no sign-in as alice@example.com .*"
+                                                r"within 0 s \(InvalidCredentials"):
+        recipe.wait_for_sign_in(host, "alice@example.com", "wrong", timeout=0.3, interval=0.05)
+    assert recipe.wait_for_sign_in(host, "alice@example.com", "right", timeout=5) == \
+        "alice@example.com signed in, healthz multi_user=true"
+
+
 FAKE_KIND = """#!/bin/sh
 # kind as far as the recipe uses it; the cluster list lives in $FAKE_KIND_STATE
 verb="$1 $2"; shift 2
