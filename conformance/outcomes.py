@@ -17,6 +17,10 @@ from enum import Enum
 
 import pytest
 
+# The exit code of a certification run (certify, certify --in-cluster): pass, a guarantee was
+# violated, or the harness/environment/configuration failed (never counted as pass or fail).
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+
 
 class Outcome(str, Enum):
     PASS = "pass"
