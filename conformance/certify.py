@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from conformance.catalog import FEATURES, PROFILES, profiles_of
-from conformance.outcomes import Outcome
+from conformance.outcomes import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, Outcome
 from conformance.pytest_plugin import emulator_settings
 from conformance.report.redaction import scrub
 from conformance.results import RunResult
@@ -34,7 +34,6 @@ from emulator.modes import Mode
 CONFIG_API_VERSION = "kfp-isolation/v1"
 CONFIG_KIND = "Certification"
 DEFAULT_REPORT_DIR = "kfp-isolation-report"
-EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 ENV_PREFIX = "KFP_ISOLATION_"
 
 
@@ -419,35 +418,58 @@ def add_in_cluster_arguments(parser: argparse.ArgumentParser) -> None:
                             "into --report-dir, delete what was created")
     group.add_argument("--keep", action="store_true",
                        help="with --apply: leave the Job and its objects in the cluster")
-    group.add_argument("--namespace", default=incluster.RUNNER_NAMESPACE,
+    group.add_argument("--collect", action="store_true",
+                       help="with --in-cluster: wait for a Job applied by hand (kubectl apply) "
+                            "in --namespace, unpack its report into --report-dir, exit with "
+                            "its code")
+    group.add_argument("--delete", action="store_true",
+                       help="with --collect: then delete what the printed manifests made "
+                            "(the cluster-admin ClusterRoleBinding, the AuthorizationPolicy, "
+                            "the Job, ...)")
+    group.add_argument("--namespace", default=None,
                        help=f"the runner's namespace (default {incluster.RUNNER_NAMESPACE}; "
                             "made when missing, a namespace that exists is used as it is)")
     group.add_argument("--image", default=None,
                        help="the suite image (default "
                             f"{incluster.image_of('<this version>')})")
-    group.add_argument("--timeout", type=int, default=incluster.DEFAULT_TIMEOUT,
-                       metavar="SECONDS",
+    group.add_argument("--timeout", type=int, default=None, metavar="SECONDS",
                        help=f"the Job's deadline (default {incluster.DEFAULT_TIMEOUT})")
     group.add_argument("--report-archive", action="store_true", help=argparse.SUPPRESS)
 
 
-IN_PROCESS_ONLY = ("unguard", "emulator_setting", "bugs", "emulate_kfp")
+# (dest, option string): what --in-cluster refuses, what only --in-cluster takes
+IN_PROCESS_ONLY = (("unguard", "--unguard"), ("emulator_setting", "--emulator-setting"),
+                   ("bugs", "--bug"), ("emulate_kfp", "--emulate-kfp"), ("target", "--target"),
+                   ("dry_run", "--dry-run"), ("config", "--config"))
+IN_CLUSTER_ONLY = (("apply", "--apply"), ("keep", "--keep"), ("collect", "--collect"),
+                   ("delete", "--delete"), ("image", "--image"), ("namespace", "--namespace"),
+                   ("timeout", "--timeout"))
+
+
+def _given(args: argparse.Namespace, flags: tuple[tuple[str, str], ...]) -> list[str]:
+    return [option for dest, option in flags if getattr(args, dest, None) not in (None, False)]
 
 
 def cmd_in_cluster(args: argparse.Namespace) -> int:
     from conformance import incluster
 
-    bad = [name for name in IN_PROCESS_ONLY if getattr(args, name, None)]
-    if args.target or args.dry_run or args.config or bad:
-        given = [f"--{n.replace('_', '-')}" for n in bad] + \
-            [flag for flag, on in (("--target", args.target), ("--dry-run", args.dry_run),
-                                   ("--config", args.config)) if on]
+    given = _given(args, IN_PROCESS_ONLY)
+    if given:
         print(f"kfp-isolation certify --in-cluster: {', '.join(given)} cannot be used with "
               "--in-cluster (the Job certifies the cluster it runs in)", file=sys.stderr)
         return EXIT_ERROR
+    for wrong, problem in ((args.keep and not args.apply, "--keep goes with --apply"),
+                           (args.delete and not args.collect, "--delete goes with --collect"),
+                           (args.collect and args.apply, "--collect and --apply exclude each "
+                                                         "other")):
+        if wrong:
+            print(f"kfp-isolation certify --in-cluster: {problem}", file=sys.stderr)
+            return EXIT_ERROR
     return incluster.run(
-        apply_it=args.apply, image=args.image or incluster.image_of(),
-        namespace=args.namespace, timeout=args.timeout,
+        apply_it=args.apply, collect_it=args.collect, remove=args.delete,
+        image=args.image or incluster.image_of(),
+        namespace=incluster.RUNNER_NAMESPACE if args.namespace is None else args.namespace,
+        timeout=incluster.DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
         report_dir=Path(args.report_dir or DEFAULT_REPORT_DIR), keep=args.keep,
         profiles=args.profiles or (), features=args.features or (),
         keep_tenants=bool(args.keep_tenants), mode=args.mode,
@@ -471,8 +493,9 @@ def add_bug_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_certify(args: argparse.Namespace) -> int:
     if getattr(args, "in_cluster", False):
         return cmd_in_cluster(args)
-    if getattr(args, "apply", False) or getattr(args, "keep", False):
-        print("kfp-isolation certify: --apply and --keep go with --in-cluster",
+    given = _given(args, IN_CLUSTER_ONLY)
+    if given:
+        print(f"kfp-isolation certify: {', '.join(given)} only go with --in-cluster",
               file=sys.stderr)
         return EXIT_ERROR
     if not getattr(args, "report_archive", False):

@@ -24,6 +24,7 @@ import pytest
 import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
 
 from conformance import incluster
 from conformance.cli import build_parser
@@ -319,15 +320,31 @@ def test_without_apply_stdout_is_one_yaml_stream_and_no_secret(tmp_path: Path) -
     assert pod_spec(objects)["containers"][0]["image"] == "registry.example/suite:1"
     assert "hunter2-secret" not in done.stdout + done.stderr
     assert "kfp-isolation-login" in done.stderr  # says which Secret to create
+    # the next steps on stderr: apply, then collect and delete what was applied
+    assert "kubectl apply -f -" in done.stderr
+    collect = next(line for line in done.stderr.split("`") if "--collect" in line).split()
+    parsed = build_parser().parse_args(collect[1:])
+    assert (parsed.in_cluster, parsed.collect, parsed.delete, parsed.namespace,
+            parsed.target_file) == (True, True, True, "qa", str(target))
+    assert "ClusterRoleBinding" in done.stderr and "AuthorizationPolicy" in done.stderr
 
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--in-cluster", "--apply"], "needs --target-file"),
     (["--in-cluster", "--namespace", "Not_A_Name"], "not a namespace name"),
     (["--in-cluster", "--timeout", "0"], "--timeout"),
-    (["--in-cluster", "--bug", "ISO-001"], "--bugs cannot be used with --in-cluster"),
+    (["--in-cluster", "--bug", "ISO-001"], ": --bug cannot be used with --in-cluster"),
+    (["--in-cluster", "--emulator-setting", "shared_read=true"], ": --emulator-setting cannot"),
     (["--in-cluster", "--target", "inprocess"], "--target cannot be used"),
-    (["--apply"], "go with --in-cluster"),
+    (["--apply"], ": --apply only go with --in-cluster"),
+    (["--keep", "--image", "x/y:1"], ": --keep, --image only go with --in-cluster"),
+    (["--collect", "--delete"], ": --collect, --delete only go with --in-cluster"),
+    (["--namespace", "qa"], ": --namespace only go with --in-cluster"),
+    (["--timeout", "60"], ": --timeout only go with --in-cluster"),
+    (["--in-cluster", "--keep"], "--keep goes with --apply"),
+    (["--in-cluster", "--delete"], "--delete goes with --collect"),
+    (["--in-cluster", "--collect", "--apply"], "--collect and --apply exclude each other"),
+    (["--in-cluster", "--collect"], "--collect: needs --target-file"),
     (["--in-cluster", "--target-file", "/nonexistent/t.yaml"], "cannot read target file"),
 ])
 def test_bad_in_cluster_flags_are_exit_2_with_a_reason(args: list[str], message: str) -> None:
@@ -356,7 +373,7 @@ def test_the_pod_side_prints_an_archive_even_when_certify_cannot_start(tmp_path:
 # -- the report archive and its collector ---------------------------------------------------
 
 def report_folder(root: Path) -> Path:
-    (root / "bundles" / "b1").mkdir(parents=True)
+    (root / "bundles" / "b1").mkdir(parents=True, exist_ok=True)
     (root / "report.yaml").write_text("kind: ConformanceReport\n")
     (root / "bundles" / "b1" / "bundle.yaml").write_text("x: 1\n")
     return root
@@ -437,8 +454,19 @@ def test_traversal_and_links_are_refused_before_anything_is_written(
                    (member, b"bad" if member.isfile() else b"")])
     with pytest.raises(incluster.InClusterError, match=message):
         incluster.unpack(data, tmp_path / "out" / "report")
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.txt"))
+    out = tmp_path / "out"
+    assert not out.exists() or not any(out.rglob("*")), "something was written"
     assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_an_archive_with_too_many_members_is_refused(tmp_path: Path) -> None:
+    members = [(file_info(f"f{i}", 0), b"") for i in range(incluster.MAX_MEMBERS + 1)]
+    too_many = f"more than {incluster.MAX_MEMBERS} members"
+    with pytest.raises(incluster.InClusterError, match=too_many):
+        incluster.unpack(tar_gz(members), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert len(incluster.unpack(tar_gz(members[1:]), tmp_path / "out")) == \
+        incluster.MAX_MEMBERS  # exactly the limit is fine
 
 
 def test_an_archive_too_large_unpacked_is_refused(tmp_path: Path) -> None:
@@ -451,16 +479,40 @@ def test_an_archive_too_large_unpacked_is_refused(tmp_path: Path) -> None:
 
 # -- wait and collect with a fake API ------------------------------------------------------
 
+def pod(name: str, created: str, waiting: str = "", exit_code: int | None = None,
+        container: str = "suite") -> Any:
+    """A pod as the official client reads it, as far as the wait looks at it."""
+    state = SimpleNamespace(
+        waiting=SimpleNamespace(reason=waiting, message=f"{waiting} for {name}")
+        if waiting else None,
+        terminated=SimpleNamespace(exit_code=exit_code) if exit_code is not None else None)
+    return SimpleNamespace(
+        metadata=SimpleNamespace(name=name, creation_timestamp=created),
+        status=SimpleNamespace(init_container_statuses=None, container_statuses=[
+            SimpleNamespace(name=container, state=state)]))
+
+
 @dataclass
 class FakeKube:
-    """BatchV1Api and CoreV1Api, as far as wait and collect use them."""
+    """BatchV1Api and CoreV1Api, as far as wait and collect use them.  ``failures``: per
+    method name, what its next calls raise (None: answer)."""
 
     states: list[str | None]  # condition type per poll (None: still running)
     log: str | None = None
+    pods: list[Any] | None = None  # default: one pod, running
     reads: int = 0
     asked: list[tuple[str, ...]] = field(default_factory=list)
+    failures: dict[str, list[BaseException | None]] = field(default_factory=dict)
+
+    def _fail(self, method: str) -> None:
+        queue = self.failures.get(method)
+        if queue:
+            error = queue.pop(0)
+            if error is not None:
+                raise error
 
     def read_namespaced_job_status(self, name: str, namespace: str) -> Any:
+        self._fail("status")
         state = self.states[min(self.reads, len(self.states) - 1)]
         self.reads += 1
         conditions = [SimpleNamespace(type=state, status="True", reason="BackoffLimitExceeded"
@@ -468,21 +520,17 @@ class FakeKube:
             if state else None
         return SimpleNamespace(status=SimpleNamespace(conditions=conditions))
 
-    def create_namespaced_job(self, namespace: str, body: Any) -> Any:
-        raise AssertionError("not used")
-
-    def delete_namespaced_job(self, name: str, namespace: str, **kwargs: Any) -> Any:
-        raise AssertionError("not used")
-
     def list_namespaced_pod(self, namespace: str, **kwargs: Any) -> Any:
+        self._fail("list")
         self.asked.append(("list", namespace, kwargs.get("label_selector", "")))
         if self.log is None:
             return SimpleNamespace(items=[])
-        pod = SimpleNamespace(metadata=SimpleNamespace(name="kfp-isolation-certify-x1",
-                                                       creation_timestamp="2026-01-01"))
-        return SimpleNamespace(items=[pod])
+        if self.pods is not None:
+            return SimpleNamespace(items=self.pods)
+        return SimpleNamespace(items=[pod("kfp-isolation-certify-x1", "2026-01-01")])
 
     def read_namespaced_pod_log(self, name: str, namespace: str, **kwargs: Any) -> str:
+        self._fail("log")
         self.asked.append(("log", namespace, name, kwargs.get("container", "")))
         assert self.log is not None
         return self.log
@@ -500,10 +548,16 @@ class FakeClock:
 
 
 def finish(kube: FakeKube, report: Path, timeout: float = 60) -> tuple[int, str]:
+    code, message, _ = finished(kube, report, timeout)
+    return code, message
+
+
+def finished(kube: FakeKube, report: Path, timeout: float = 60) -> tuple[int, str, bool]:
+    """(exit code, what was said, whether the Job must be kept)."""
     clock, err = FakeClock(), io.StringIO()
-    code = incluster.finish(kube, kube, "runner", report, timeout, err, interval=5,
-                            clock=clock, sleep=clock.sleep)
-    return code, err.getvalue()
+    result = incluster.finish(kube, kube, "runner", report, timeout, err, interval=5,
+                              clock=clock, sleep=clock.sleep)
+    return result.code, err.getvalue(), result.retain
 
 
 def test_a_completed_job_gives_the_reported_exit_code(tmp_path: Path) -> None:
@@ -527,22 +581,96 @@ def test_a_failed_job_without_a_report_is_a_harness_error(tmp_path: Path) -> Non
     assert code == 2 and "no pod" in message and "BackoffLimitExceeded" in message
 
 
-def test_a_job_that_never_ends_times_out(tmp_path: Path) -> None:
+def test_a_job_that_never_ends_times_out_and_is_kept(tmp_path: Path) -> None:
     kube = FakeKube([None], log=archived(tmp_path))
-    code, message = finish(kube, tmp_path / "r", timeout=30)
-    assert code == 2 and "did not finish within 30s" in message
+    code, message, retain = finished(kube, tmp_path / "r", timeout=30)
+    assert code == 2 and "did not finish within 30s" in message and retain
     assert 6 <= kube.reads <= 8 and not (tmp_path / "r").exists()
+
+
+def test_the_newest_pod_of_the_job_is_read(tmp_path: Path) -> None:
+    pods = [pod("p-middle", "2026-01-01T00:05:00Z"), pod("p-newest", "2026-01-01T00:09:00Z"),
+            pod("p-oldest", "2026-01-01T00:01:00Z")]
+    kube = FakeKube(["Complete"], log=archived(tmp_path, code=0), pods=pods)
+    assert finish(kube, tmp_path / "r")[0] == 0
+    assert [a[2] for a in kube.asked if a[0] == "log"] == ["p-newest"]
+
+
+def test_a_terminated_suite_container_is_collected_before_the_job_completes(
+        tmp_path: Path) -> None:
+    """A classic sidecar that ignored /quitquitquit keeps the pod (and the Job) running."""
+    kube = FakeKube([None], log=archived(tmp_path, code=1),
+                    pods=[pod("p1", "2026-01-01", exit_code=1)])
+    code, message = finish(kube, tmp_path / "r", timeout=3600)
+    assert code == 1 and kube.reads == 1, message
+    assert (tmp_path / "r" / "report.yaml").exists()
+    # the sidecar terminating is not the suite: keep waiting
+    kube = FakeKube([None], log=archived(tmp_path, code=1),
+                    pods=[pod("p1", "2026-01-01", exit_code=0, container="istio-proxy")])
+    assert finish(kube, tmp_path / "r2", timeout=30)[0] == 2 and kube.reads > 1
+
+
+@pytest.mark.parametrize("reason", ["ImagePullBackOff", "ErrImagePull", "InvalidImageName",
+                                    "CreateContainerConfigError"])
+def test_a_pod_that_cannot_start_ends_the_wait_at_once(tmp_path: Path, reason: str) -> None:
+    kube = FakeKube([None], log="", pods=[pod("p1", "2026-01-01", waiting=reason)])
+    code, message, retain = finished(kube, tmp_path / "r", timeout=3600)
+    assert code == 2 and kube.reads == 1 and not retain
+    assert f"{reason}: {reason} for p1" in message and "cannot start" in message
+    # a container that is merely being created is waited for
+    kube = FakeKube([None, "Complete"], log=archived(tmp_path, code=0),
+                    pods=[pod("p1", "2026-01-01", waiting="ContainerCreating")])
+    assert finish(kube, tmp_path / "r", timeout=3600)[0] == 0
+
+
+def api_error(status: int) -> Exception:
+    return ApiException(status=status, reason={400: "Bad Request", 403: "Forbidden",
+                                               500: "Internal Server Error"}[status])
+
+
+def transport_error() -> Exception:
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    return MaxRetryError(None, "/apis/batch/v1",  # type: ignore[arg-type]
+                         NewConnectionError(None, "Connection refused"))  # type: ignore[arg-type]
+
+
+def test_transient_api_errors_during_the_wait_are_retried(tmp_path: Path) -> None:
+    kube = FakeKube([None, "Complete"], log=archived(tmp_path, code=0), failures={
+        "status": [api_error(500), None, transport_error()],
+        "log": [api_error(400)]})  # "container is waiting to start", once
+    code, message = finish(kube, tmp_path / "r")
+    assert code == 0, message
+    assert (tmp_path / "r" / "report.yaml").exists()
+
+
+def test_api_errors_that_persist_or_cannot_heal_end_the_wait_and_keep_the_job(
+        tmp_path: Path) -> None:
+    kube = FakeKube([None], log=archived(tmp_path), failures={"status": [api_error(500)] * 9,
+                                                              "list": [api_error(500)] * 9})
+    code, message, retain = finished(kube, tmp_path / "r", timeout=3600)
+    assert (code, retain) == (2, True) and "500 Internal Server Error" in message
+    assert len(kube.failures["status"]) == 9 - 5  # five polls in a row, then the end
+    kube = FakeKube([None], log=archived(tmp_path), failures={"status": [api_error(403)]})
+    code, message, retain = finished(kube, tmp_path / "r", timeout=3600)
+    assert (code, retain) == (2, True) and "403 Forbidden" in message
+    assert kube.failures["status"] == []  # not retried
 
 
 class RecordingApiClient(k8s.ApiClient):
     """The official client's API classes over a recording fake API server: every create
-    answers its body, the Job is Complete, its one pod's log is ``log``."""
+    answers its body, the Job is Complete, its one pod's log is ``log``.  ``failures``:
+    "METHOD path-suffix" -> the error statuses its next calls answer; ``answers``:
+    "METHOD path-suffix" -> the object it answers instead."""
 
-    def __init__(self, log: str) -> None:
+    def __init__(self, log: str, failures: dict[str, list[int]] | None = None,
+                 answers: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.log = log
         self.calls: list[tuple[str, str]] = []
         self.bodies: list[Any] = []
+        self.failures = failures or {}
+        self.answers = answers or {}
 
     def call_api(self, resource_path: str, method: str, path_params: Any = None,
                  query_params: Any = None, header_params: Any = None, body: Any = None,
@@ -552,15 +680,23 @@ class RecordingApiClient(k8s.ApiClient):
         self.calls.append((method, path + (f"?{query['labelSelector']}"
                                            if "labelSelector" in query else "")))
         self.bodies.append(body)
-        answer: Any = body if isinstance(body, dict) else {}
+        for key, statuses in self.failures.items():
+            verb, suffix = key.split(" ", 1)
+            if method == verb and path.endswith(suffix) and statuses:
+                raise ApiException(status=statuses.pop(0), reason="Scripted")
         if path.endswith("/log"):
             return self.log
+        answer: Any = body if isinstance(body, dict) else {}
         if path.endswith("/status"):
             answer = {"metadata": {"name": "kfp-isolation-certify"},
                       "status": {"conditions": [{"type": "Complete", "status": "True"}]}}
         elif path.endswith("/pods"):
             answer = {"items": [{"metadata": {"name": "kfp-isolation-certify-abc",
                                               "creationTimestamp": "2026-01-01T00:00:00Z"}}]}
+        for key, value in self.answers.items():
+            verb, suffix = key.split(" ", 1)
+            if method == verb and path.endswith(suffix):
+                answer = value
         if response_type in (None, "object"):
             return answer
         return self.deserialize(FakeResponse(json.dumps(answer)), response_type)
@@ -594,6 +730,144 @@ def test_apply_creates_waits_collects_and_deletes_in_order(
     assert len(deleted) == len(made) == len(api.calls) - 10
     assert [p.rsplit("/", 1)[0] for p in deleted] == [p for _, p in reversed(made)]
     assert "rita-secret" not in err.getvalue()
+
+
+def deletes(api: RecordingApiClient) -> list[str]:
+    return [path for method, path in api.calls if method == "DELETE"]
+
+
+def test_apply_with_a_password_variable_unset_creates_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RITA_PW", raising=False)
+    api, err = RecordingApiClient(archived(tmp_path)), io.StringIO()
+    assert incluster.apply(api, PLANS["multi-user"], tmp_path / "r", False, err) == 2
+    assert "RITA_PW" in err.getvalue() and api.calls == []
+
+
+def test_an_api_that_keeps_failing_during_the_wait_keeps_the_job_and_says_how_to_collect(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RITA_PW", "rita-secret")
+    status = "GET /jobs/kfp-isolation-certify/status"
+    api = RecordingApiClient(archived(tmp_path), failures={status: [503] * 5,
+                                                          "GET /pods": [503] * 5})
+    clock, err = FakeClock(), io.StringIO()
+    code = incluster.apply(api, PLANS["multi-user"], tmp_path / "r", False, err, interval=1,
+                           target_file=Path("t.yaml"), clock=clock, sleep=clock.sleep)
+    said = err.getvalue()
+    assert code == 2 and "503" in said
+    assert deletes(api) == []  # the report is still in the pod
+    assert "kept" in said and "Job kfp-isolation-runner/kfp-isolation-certify" in said
+    command = said.split("delete them with: ", 1)[1].split()
+    parsed = build_parser().parse_args(command[1:])
+    assert (parsed.collect, parsed.delete, parsed.namespace, parsed.target_file) == \
+        (True, True, "kfp-isolation-runner", "t.yaml")
+    # one failure only: collected, everything deleted
+    api = RecordingApiClient(archived(tmp_path, code=0), failures={status: [503]})
+    code = incluster.apply(api, PLANS["multi-user"], tmp_path / "r2", False, io.StringIO(),
+                           interval=0)
+    assert code == 0 and len(deletes(api)) == 7
+
+
+def test_a_pod_that_cannot_pull_its_image_is_deleted_with_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RITA_PW", "x")
+    stuck = {"items": [{"metadata": {"name": "p1", "creationTimestamp": "2026-01-01T00:00:00Z"},
+                        "status": {"containerStatuses": [{
+                            "name": "suite", "image": "i", "imageID": "", "ready": False,
+                            "restartCount": 0, "state": {"waiting": {
+                                "reason": "ErrImagePull", "message": "not found"}}}]}}]}
+    running = {"metadata": {"name": "kfp-isolation-certify"}, "status": {}}
+    api = RecordingApiClient("", answers={"GET /status": running, "GET /pods": stuck})
+    err = io.StringIO()
+    code = incluster.apply(api, PLANS["multi-user"], tmp_path / "r", False, err, interval=0)
+    assert code == 2 and "ErrImagePull: not found" in err.getvalue()
+    assert len(deletes(api)) == 7
+
+
+def namespace_answer(created: str, owned: bool = False) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": "kfp-isolation-runner", "creationTimestamp": created,
+                            "labels": {"app.kubernetes.io/name": "kfp-isolation",
+                                       "app.kubernetes.io/component": "runner"}}
+    if owned:
+        meta["ownerReferences"] = [{"apiVersion": "kubeflow.org/v1", "kind": "Profile",
+                                    "name": "p", "uid": "u"}]
+    return {"metadata": meta}
+
+
+@pytest.mark.parametrize(("namespace", "deleted"), [
+    (namespace_answer("2026-01-01T09:59:00Z"), True),  # applied with the Job
+    (namespace_answer("2025-06-01T00:00:00Z"), False),  # there before, got our labels
+    (namespace_answer("2026-01-01T09:59:00Z", owned=True), False),  # a Profile's
+])
+def test_collect_and_delete_a_job_applied_by_hand(
+        tmp_path: Path, namespace: dict[str, Any], deleted: bool) -> None:
+    job = {"metadata": {"name": "kfp-isolation-certify",
+                        "creationTimestamp": "2026-01-01T10:00:00Z"}}
+    api = RecordingApiClient(archived(tmp_path, code=1), answers={
+        "GET /jobs/kfp-isolation-certify": job,
+        "GET /namespaces/kfp-isolation-runner": namespace})
+    the_plan = plan()
+    err = io.StringIO()
+    assert incluster.collect_applied(api, the_plan, tmp_path / "r", True, err,
+                                     interval=0) == 1, err.getvalue()
+    assert (tmp_path / "r" / "report.yaml").exists()
+    gone = set(deletes(api))
+    ns = the_plan.namespace
+    binding = f"kfp-isolation-runner-{ns}"
+    expected = {f"/apis/batch/v1/namespaces/{ns}/jobs/{incluster.JOB_NAME}",
+                f"/api/v1/namespaces/{ns}/secrets/{incluster.LOGIN_SECRET}",
+                f"/api/v1/namespaces/{ns}/configmaps/{incluster.TARGET_CONFIG_MAP}",
+                f"/api/v1/namespaces/{ns}/serviceaccounts/{incluster.RUNNER_ACCOUNT}",
+                f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{binding}",
+                "/apis/security.istio.io/v1beta1/namespaces/kubeflow/authorizationpolicies/"
+                + binding}
+    assert gone - {f"/api/v1/namespaces/{ns}"} == expected
+    assert (f"/api/v1/namespaces/{ns}" in gone) is deleted
+
+
+def test_collect_without_delete_deletes_nothing_and_a_running_job_is_not_deleted(
+        tmp_path: Path) -> None:
+    api = RecordingApiClient(archived(tmp_path, code=0))
+    assert incluster.collect_applied(api, plan(), tmp_path / "r", False, io.StringIO(),
+                                     interval=0) == 0
+    assert deletes(api) == []
+    running = {"metadata": {"name": "kfp-isolation-certify"}, "status": {}}
+    api = RecordingApiClient("", answers={"GET /status": running})
+    clock, err = FakeClock(), io.StringIO()
+    assert incluster.collect_applied(api, plan(), tmp_path / "r", True, err, wait_timeout=10,
+                                     interval=1, clock=clock, sleep=clock.sleep) == 2
+    assert deletes(api) == [] and "nothing deleted" in err.getvalue()
+
+
+def unreachable_target(tmp_path: Path, password_env: str) -> Path:
+    """A target file whose kubeconfig names a port nothing listens on."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    target = tmp_path / "cluster.yaml"
+    Target(name="c", mode=None, kfp_gateway="https://kf.example.org/pipeline",
+           kubeconfig=str(kubeconfig),
+           users=(LoginUser("ada@example.com", password_env=password_env),)).dump(target)
+    return target
+
+
+def test_apply_with_an_unset_password_variable_is_exit_2(tmp_path: Path) -> None:
+    target = unreachable_target(tmp_path, "KFP_ISOLATION_TEST_UNSET_PW")
+    done = run_cli("--in-cluster", "--apply", "--target-file", str(target))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "KFP_ISOLATION_TEST_UNSET_PW" in done.stderr
+
+
+@pytest.mark.parametrize("flag", ["--apply", "--collect"])
+def test_an_unreachable_api_is_exit_2(tmp_path: Path, flag: str) -> None:
+    target = unreachable_target(tmp_path, "ADA_PW")
+    done = run_cli("--in-cluster", flag, "--target-file", str(target),
+                   "--report-dir", str(tmp_path / "r"), env={"ADA_PW": "pw"})
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "refused" in done.stderr, done.stderr
 
 
 # -- the kubelet stand-in: the Job's container against a served emulator ----------------------
@@ -689,8 +963,8 @@ def test_apply_that_cannot_create_the_job_is_exit_2_and_cleans_up_unless_keep(
         assert f"cannot create Job {namespace}/kfp-isolation-certify: 404" in err.getvalue()
         left = runner_objects(api, namespace)
         if keep:
-            assert {"Namespace " + namespace, "ServiceAccount kfp-isolation",
-                    "ConfigMap kfp-isolation"} <= set(left)
+            assert {"Namespace " + namespace, f"ServiceAccount {incluster.RUNNER_ACCOUNT}",
+                    f"ConfigMap {incluster.TARGET_CONFIG_MAP}"} <= set(left)
             assert any(item.startswith("ClusterRoleBinding") for item in left)
             assert "--keep: left" in err.getvalue()
         else:
@@ -829,7 +1103,7 @@ def test_the_jobs_container_run_by_a_kubelet_stand_in_reports_through_its_log(
         assert review.status.user.username == f"system:serviceaccount:{namespace}:{account}"
         for user in operator_target.users:  # passwords reached the pod, never its log
             assert user.password not in log
-        incluster.delete(api, applied, io.StringIO())
+        incluster.delete(api, applied.objects, io.StringIO())
         assert runner_objects(api, namespace) == []
     finally:
         sidecar.shutdown()
