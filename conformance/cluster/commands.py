@@ -52,8 +52,31 @@ JWKS_URI = "http://cluster-jwks-proxy.istio-system.svc.cluster.local/openid/v1/j
 
 @dataclass(frozen=True)
 class Ready:
-    """Workloads the suite needs, found by a label kubeflow/manifests ``26.03`` gives them;
-    Deployments must be Available, pods (``resource="pods"``) Ready."""
+    """Workloads the suite needs, found by a label kubeflow/manifests gives them: Deployments
+    must be Available, pods (``resource="pods"``) Ready.
+
+    :data:`READY` is what certification needs and nothing else, so a Katib, KServe, Knative or
+    notebook component that never comes up does not hold up certifying KFP.  Where each label
+    comes from (read at ``26.03``, and checked on the Deployments ``kubectl kustomize example``
+    plus :func:`m2m_overlay` render there, its remote Argo and trainer bases stubbed offline):
+
+    * KFP: ``application-crd-id=kubeflow-pipelines``, which every KFP env kustomization adds
+      with ``includeSelectors`` and applications/pipeline/upstream/README.md waits on (pods
+      Ready).  The pods wait, as that README's, also covers metacontroller (a StatefulSet, no
+      Available condition), which runs KFP's per-namespace profile controller.
+    * Profile controller and KFAM (one Deployment, ``profiles-deployment``):
+      ``kustomize.component=profiles`` (tests/multi_tenancy_install.sh).
+    * cert-manager: ``app.kubernetes.io/instance=cert-manager``
+      (tests/cert_manager_install.sh); KFP's cert-manager env needs its certificates.
+    * Istio: the ``app`` label of istiod and of the ingress gateway (not Knative's
+      cluster-local-gateway).
+    * Dex: ``app=dex``; oauth2-proxy: ``app=oauth2-proxy`` on the Deployment (its pods carry
+      ``app.kubernetes.io/name=oauth2-proxy``, which the manifests README waits on).
+    * The cluster JWKS proxy (:data:`READY_M2M`, only when the m2m overlay adds it):
+      ``app.kubernetes.io/name=cluster-jwks-proxy`` (README, tests/oauth2-proxy_install.sh).
+
+    The central dashboard is not needed: the suite talks to ``/pipeline`` and the Kubernetes
+    API."""
 
     what: str
     namespace: str
@@ -61,21 +84,6 @@ class Ready:
     resource: str = "deployment"
 
 
-# What certification needs, and nothing else: a Katib, KServe, Knative or notebook component
-# that never comes up does not hold up certifying KFP.  The labels, read at ``26.03`` and
-# checked on the Deployments ``kubectl kustomize example`` renders there:
-# * KFP: ``application-crd-id=kubeflow-pipelines``, which every KFP env kustomization adds with
-#   ``includeSelectors`` and applications/pipeline/upstream/README.md waits on (pods Ready).
-#   The pods wait, as that README does, also covers metacontroller (a StatefulSet, which has
-#   no Available condition) that runs KFP's per-namespace profile controller.
-# * Profile controller and KFAM (one Deployment, ``profiles-deployment``):
-#   ``kustomize.component=profiles`` (tests/multi_tenancy_install.sh).
-# * cert-manager: ``app.kubernetes.io/instance=cert-manager`` (tests/cert_manager_install.sh);
-#   KFP's cert-manager env and the admission webhooks need its certificates.
-# * Istio: ``app`` of istiod and the ingress gateway (not Knative's cluster-local-gateway).
-# * Dex: ``app=dex``; oauth2-proxy: ``app=oauth2-proxy`` on the Deployment (its pods carry
-#   ``app.kubernetes.io/name=oauth2-proxy``, which the manifests README waits on).
-# The central dashboard is not needed: the suite talks to ``/pipeline`` and the Kubernetes API.
 KFP_SELECTOR = "application-crd-id=kubeflow-pipelines"
 READY = (
     Ready("cert-manager", "cert-manager", "app.kubernetes.io/instance=cert-manager"),
@@ -87,7 +95,7 @@ READY = (
     Ready("Kubeflow Pipelines", "kubeflow", KFP_SELECTOR, resource="pods"),
 )
 # Added by the m2m overlay (:func:`m2m_overlay`): Istio fetches the cluster's JWKS from it to
-# accept ServiceAccount tokens at the gateway (the manifests README waits on this label).
+# accept ServiceAccount tokens at the gateway.
 READY_M2M = Ready("cluster JWKS proxy", GATEWAY_NAMESPACE,
                   "app.kubernetes.io/name=cluster-jwks-proxy")
 
