@@ -1,8 +1,9 @@
 """``kfp-isolation cluster up|down|status`` (registered by ``conformance.cli``).
 
-Exit codes: 0 done, 1 a step failed (its line says which and why), 2 a configuration error or a
-missing binary (the message names what is wrong).  Passwords are never printed: they are in
-the target file (mode 0600) only.
+Exit codes, the numbers of :mod:`conformance.outcomes`: 0 (``EXIT_PASS``) done, 1
+(``EXIT_FAIL``) a step failed (its line says which and why), 2 (``EXIT_ERROR``) a configuration
+error or a missing binary (the message names what is wrong).  Passwords are never printed:
+they are in the target file (mode 0600) only.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from typing import Any
 
 from conformance.cluster import commands, dex, recipe, versions
 from conformance.cluster.runner import SubprocessRunner
+from conformance.outcomes import EXIT_ERROR, EXIT_FAIL, EXIT_PASS
 from conformance.target import TargetError
-
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
 def add_parser(sub: Any) -> None:
@@ -79,13 +79,13 @@ def _guarded(action: Any) -> int:
         return int(action())
     except (recipe.ClusterError, commands.MissingTools, dex.DexError, TargetError) as exc:
         print(f"kfp-isolation cluster: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_ERROR
     except (recipe.StepFailed, TimeoutError, OSError) as exc:
         print(f"kfp-isolation cluster: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_FAIL
     except Exception as exc:  # the Kubernetes client's errors: a message, not a traceback
         print(f"kfp-isolation cluster: {type(exc).__name__}: {str(exc)[:500]}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_FAIL
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -96,16 +96,16 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("Next: kfp-isolation certify --target cluster --target-file "
               f"{done.target_file}")
         print(f"Stop: kfp-isolation cluster down --name {args.name} --state-dir {args.state_dir}")
-        return EXIT_OK
+        return EXIT_PASS
     return _guarded(run)
 
 
 def cmd_down(args: argparse.Namespace) -> int:
     return _guarded(lambda: (recipe.down(_options(args).check(), SubprocessRunner()),
-                             EXIT_OK)[1])
+                             EXIT_PASS)[1])
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    return _guarded(lambda: EXIT_OK if recipe.status(_options(args).check(),
+    return _guarded(lambda: EXIT_PASS if recipe.status(_options(args).check(),
                                                      SubprocessRunner()).healthy
-                    else EXIT_FAILED)
+                    else EXIT_FAIL)

@@ -97,3 +97,16 @@ def test_the_real_runner(tmp_path: Path) -> None:
         assert not runner.alive(other)
     finally:
         runner.stop(other)
+
+
+def test_a_step_that_fails_exits_1_with_its_error(empty_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    (empty_path / "kind").write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\n"
+                                     "exit 1\n")
+    (empty_path / "kubectl").write_text("#!/bin/sh\nexit 0\n")
+    for tool in ("kind", "kubectl"):
+        (empty_path / tool).chmod(0o755)
+    assert run_cli("down") == 1
+    err = capsys.readouterr().err
+    assert "kind get clusters failed (exit 1): Cannot connect to the Docker daemon" in err
+    assert "Traceback" not in err
