@@ -625,6 +625,7 @@ def test_a_pod_that_cannot_start_ends_the_wait_at_once(tmp_path: Path, reason: s
 
 def api_error(status: int) -> Exception:
     return ApiException(status=status, reason={400: "Bad Request", 403: "Forbidden",
+                                               404: "Not Found",
                                                500: "Internal Server Error"}[status])
 
 
@@ -633,6 +634,12 @@ def transport_error() -> Exception:
 
     return MaxRetryError(None, "/apis/batch/v1",  # type: ignore[arg-type]
                          NewConnectionError(None, "Connection refused"))  # type: ignore[arg-type]
+
+
+def test_a_job_that_is_gone_ends_the_wait_and_needs_no_keeping(tmp_path: Path) -> None:
+    kube = FakeKube([None], log="", failures={"status": [api_error(404)]})
+    code, message, retain = finished(kube, tmp_path / "r", timeout=3600)
+    assert (code, retain) == (2, False) and "404" in message and "gone" in message
 
 
 def test_transient_api_errors_during_the_wait_are_retried(tmp_path: Path) -> None:
