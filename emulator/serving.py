@@ -36,6 +36,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+LISTEN_BACKLOG = 2048  # uvicorn's default
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when the
@@ -44,6 +47,9 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listening from the start: whoever learns the address (serve's target file, its
+        # banner) may connect at once; the kernel queues it until the server accepts.
+        sock.listen(LISTEN_BACKLOG)
     except OSError:
         sock.close()
         raise

@@ -38,3 +38,14 @@ def test_a_target_file_with_passwords_and_a_kubeconfig_rewritten_over_open_files
     write_kubeconfig(kubeconfig, "https://127.0.0.1:6443", "token")
     assert "s3cret" in target_file.read_text() and mode_of(target_file) == 0o600
     assert "token" in kubeconfig.read_text() and mode_of(kubeconfig) == 0o600
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    path = write_private(tmp_path / "kept", "old")
+    try:
+        write_private(path, object())  # type: ignore[arg-type]
+    except TypeError:
+        pass
+    else:
+        raise AssertionError("an object is no data")
+    assert path.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["kept"]

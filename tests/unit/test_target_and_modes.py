@@ -145,3 +145,18 @@ def test_serve_on_a_taken_port_is_a_clear_error(capsys: pytest.CaptureFixture[st
         assert main(["serve", "--port", "0", "--gateway-port", str(port),
                      "--kube-port", "0"]) == 2
     assert "Address already in use" in capsys.readouterr().err
+
+
+def test_a_server_accepts_connections_before_it_starts_serving() -> None:
+    """``serve --write-target`` writes the file before the event loop runs: a client that reads
+    it at once must be queued, not refused."""
+    import socket
+
+    from emulator.serving import EmulatorServer
+
+    server = EmulatorServer()
+    try:
+        for port in server.ports.values():
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    finally:
+        server.stop()  # never started: closes the sockets
