@@ -18,6 +18,8 @@ RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
 # ---- runtime: the wheel (features included) with the sdk extra -----------------------------------
 FROM python:3.11-slim
 ARG VERSION=0.1.0
+# The kfp SDK the suite's SDK scenarios drive: the release the project's tests run (tox kfp2).
+ARG KFP_SDK_VERSION=2.17.3
 ARG REVISION=""
 ARG SOURCE=""
 LABEL org.opencontainers.image.title="kfp-isolation suite" \
@@ -37,7 +39,7 @@ RUN groupadd --gid 10001 kfp \
 # BuildKit or not, kaniko, podman).  setuptools and wheel, build tools the base image ships,
 # go: nothing at run time needs them.
 COPY --from=builder /dist/ /tmp/dist/
-RUN set -e; wheel="$(ls /tmp/dist/*.whl)"; python -m pip install "${wheel}[sdk]" \
+RUN set -e; wheel="$(ls /tmp/dist/*.whl)"; python -m pip install "${wheel}[sdk]" "kfp==${KFP_SDK_VERSION}" \
     && python -m pip uninstall --yes setuptools wheel \
     && rm -rf /tmp/dist
 USER 10001:10001

@@ -307,6 +307,13 @@ def test_the_suite_runs_certify_and_ships_the_sdk() -> None:
     installs = [r.text for r in final.all("RUN") if "pip install" in r.text]
     assert installs and "[sdk]" in installs[0]
     assert "sdk" in (metadata.metadata("kfp-isolation").get_all("Provides-Extra") or [])
+    # the SDK release the project's own tests drive (tox env kfp2), pinned in the image
+    tested = re.search(r"^\s+kfp==(\S+)$", (ROOT / "tox.ini").read_text().split(
+        "[testenv:kfp2]", 1)[1].split("[testenv:", 1)[0], re.M)
+    assert tested is not None
+    assert '"kfp==${KFP_SDK_VERSION}"' in installs[0]
+    suite = (ROOT / "docker" / "suite.Dockerfile").read_text()
+    assert f"ARG KFP_SDK_VERSION={tested.group(1)}" in suite
     check = dockerfile.health_check(final)  # a batch job: explicitly none, not inherited
     assert check is not None and check.command is None
     assert not exposed_ports(final)
