@@ -495,7 +495,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
         return cmd_in_cluster(args)
     given = _given(args, IN_CLUSTER_ONLY)
     if given:
-        print(f"kfp-isolation certify: {', '.join(given)} only go with --in-cluster",
+        verb = "goes" if len(given) == 1 else "go"
+        print(f"kfp-isolation certify: {', '.join(given)} only {verb} with --in-cluster",
               file=sys.stderr)
         return EXIT_ERROR
     if not getattr(args, "report_archive", False):

@@ -336,7 +336,7 @@ def test_without_apply_stdout_is_one_yaml_stream_and_no_secret(tmp_path: Path) -
     (["--in-cluster", "--bug", "ISO-001"], ": --bug cannot be used with --in-cluster"),
     (["--in-cluster", "--emulator-setting", "shared_read=true"], ": --emulator-setting cannot"),
     (["--in-cluster", "--target", "inprocess"], "--target cannot be used"),
-    (["--apply"], ": --apply only go with --in-cluster"),
+    (["--apply"], ": --apply only goes with --in-cluster"),
     (["--keep", "--image", "x/y:1"], ": --keep, --image only go with --in-cluster"),
     (["--collect", "--delete"], ": --collect, --delete only go with --in-cluster"),
     (["--namespace", "qa"], ": --namespace only go with --in-cluster"),
