@@ -91,8 +91,11 @@ class BatchApi(Protocol):
 
 
 class CoreApi(Protocol):
-    def list_namespaced_pod(self, namespace: str, **kwargs: Any) -> Any: ...
-    def read_namespaced_pod_log(self, name: str, namespace: str, **kwargs: Any) -> Any: ...
+    def list_namespaced_pod(self, namespace: str, *, label_selector: str | None = ...) -> Any:
+        ...
+
+    def read_namespaced_pod_log(self, name: str, namespace: str, *,
+                                container: str | None = ...) -> Any: ...
 
 
 @dataclass
@@ -273,8 +276,12 @@ def _operations(api_client: Any) -> dict[str, tuple[Operation, Operation]]:
     """(create, delete) through the official client for each kind the manifests hold."""
     from kubernetes import client as k8s
 
-    core, rbac = k8s.CoreV1Api(api_client), k8s.RbacAuthorizationV1Api(api_client)
-    batch, custom = k8s.BatchV1Api(api_client), k8s.CustomObjectsApi(api_client)
+    # Typed as Any: the client sends a manifest dict as the body as it is, while its type
+    # hints (kubernetes >= 31) name only its models.
+    core: Any = k8s.CoreV1Api(api_client)
+    rbac: Any = k8s.RbacAuthorizationV1Api(api_client)
+    batch: Any = k8s.BatchV1Api(api_client)
+    custom: Any = k8s.CustomObjectsApi(api_client)
 
     def name(obj: dict[str, Any]) -> str:
         return str(obj["metadata"]["name"])
@@ -282,8 +289,11 @@ def _operations(api_client: Any) -> dict[str, tuple[Operation, Operation]]:
     def namespace(obj: dict[str, Any]) -> str:
         return str(obj["metadata"].get("namespace", ""))
 
-    def group_version(obj: dict[str, Any]) -> list[str]:
-        return str(obj["apiVersion"]).split("/")
+    def group(obj: dict[str, Any]) -> str:
+        return str(obj["apiVersion"]).split("/")[0]
+
+    def version(obj: dict[str, Any]) -> str:
+        return str(obj["apiVersion"]).split("/")[1]
 
     return {
         "Namespace": (core.create_namespace, lambda o: core.delete_namespace(name(o))),
@@ -305,9 +315,9 @@ def _operations(api_client: Any) -> dict[str, tuple[Operation, Operation]]:
                                                   propagation_policy="Background")),
         "AuthorizationPolicy": (
             lambda o: custom.create_namespaced_custom_object(
-                *group_version(o), namespace(o), AUTHORIZATION_POLICIES, o),
+                group(o), version(o), namespace(o), AUTHORIZATION_POLICIES, o),
             lambda o: custom.delete_namespaced_custom_object(
-                *group_version(o), namespace(o), AUTHORIZATION_POLICIES, name(o))),
+                group(o), version(o), namespace(o), AUTHORIZATION_POLICIES, name(o))),
     }
 
 
